@@ -1,0 +1,612 @@
+//! The attribute grammar: `#[require_token(...)]` arguments parsed into a
+//! typed [`Args`] that keeps its source tokens for spans, then checked for
+//! contradictions. Parsing only; no code is generated here.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt as _;
+use syn::parse::{ParseStream, Parser as _};
+use syn::{Ident, LitBool, LitStr, Token};
+
+/// Collects every error so the user sees them all at once.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn finish(self) -> Result<(), syn::Error> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// A literal of the attribute, as written.
+#[derive(Clone)]
+pub(crate) enum Value {
+    Bool(LitBool),
+    Int(i64, Span),
+    Str(LitStr),
+}
+
+/// `key = literal`, inside `scope(..)`, `claims(..)` or `override(..)`.
+pub(crate) struct Entry {
+    pub(crate) key: Ident,
+    pub(crate) value: Value,
+}
+
+/// `sub = "p"` or one entry of `path(claim = "p")`.
+pub(crate) struct PathCheck {
+    /// The claim, such as `sub`.
+    pub(crate) claim: Ident,
+    /// The path parameter as written.
+    pub(crate) param: LitStr,
+    /// The path parameter as an identifier, spanned on the literal.
+    pub(crate) param_ident: Ident,
+}
+
+/// A keyword of the attribute with its entries.
+pub(crate) struct Group<T> {
+    pub(crate) keyword: Ident,
+    pub(crate) entries: Vec<T>,
+}
+
+/// Where `location(..)` reads the token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Location {
+    Header,
+    Cookie,
+    Query,
+}
+
+/// Every argument of one attribute.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) refresh: Option<Ident>,
+    pub(crate) fresh: Option<Ident>,
+    pub(crate) optional: Option<Ident>,
+    pub(crate) path: Vec<PathCheck>,
+    pub(crate) path_keyword: Option<Ident>,
+    pub(crate) scope: Option<Group<Entry>>,
+    pub(crate) scope_strings: Vec<LitStr>,
+    pub(crate) claims: Option<Group<Entry>>,
+    pub(crate) overrides: Option<Group<Entry>>,
+    pub(crate) locations: Option<Group<(Location, Ident)>>,
+}
+
+const EXPECTED: &str = "expected one of `refresh`, `fresh`, `optional`, `sub = \"..\"`, \
+                        `path(..)`, `scope(..)`, `claims(..)`, `override(..)`, `location(..)`";
+const KEYWORDS: &[&str] = &[
+    "refresh", "fresh", "optional", "sub", "path", "scope", "claims", "override", "location",
+];
+
+/// Claims that `claims(..)` refuses, with what to write instead.
+const RESERVED_CLAIMS: &[(&str, &str)] = &[
+    ("sub", "use `sub = \"<path parameter>\"`"),
+    ("type", "use `refresh` for refresh tokens"),
+    ("fresh", "use `fresh`"),
+    ("scope", "use `scope(..)`"),
+    ("exp", "the token manager checks it on every token"),
+    ("iat", "the token manager checks it on every token"),
+    ("nbf", "the token manager checks it on every token"),
+    ("jti", "the token manager checks it against revocations"),
+    ("iss", "configure `issuer` on the token manager"),
+    ("aud", "configure `audience` on the token manager"),
+];
+
+impl Args {
+    /// Parses the attribute's arguments. Syntax errors stop the parse;
+    /// everything else is collected into `errors` and parsing goes on.
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Self> {
+        let parser = |input: ParseStream<'_>| {
+            let mut args = Args::default();
+            while !input.is_empty() {
+                let key = input.call(Ident::parse_any)?;
+                args.parse_one(&key, input, errors)?;
+                if input.is_empty() {
+                    break;
+                }
+                input
+                    .parse::<Token![,]>()
+                    .map_err(|e| syn::Error::new(e.span(), "expected `,` between arguments"))?;
+            }
+            Ok(args)
+        };
+        parser.parse2(tokens)
+    }
+
+    fn parse_one(
+        &mut self,
+        key: &Ident,
+        input: ParseStream<'_>,
+        errors: &mut Errors,
+    ) -> syn::Result<()> {
+        let name = key.to_string();
+        match name.as_str() {
+            "refresh" | "fresh" | "optional" => {
+                if input.peek(Token![=]) || input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("`{name}` takes no value: write `{name}`"),
+                    ));
+                }
+                let slot = match name.as_str() {
+                    "refresh" => &mut self.refresh,
+                    "fresh" => &mut self.fresh,
+                    _ => &mut self.optional,
+                };
+                if slot.is_some() {
+                    errors.at(key.span(), format!("duplicate argument `{name}`"));
+                }
+                *slot = Some(key.clone());
+            }
+            "sub" => {
+                if !input.peek(Token![=]) {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "`sub` names a path parameter: write `sub = \"username\"`",
+                    ));
+                }
+                input.parse::<Token![=]>()?;
+                let param = parse_param(input, "sub")?;
+                self.add_path(key.clone(), param, errors);
+            }
+            "path" => {
+                let content = parenthesized(key, input, "path(user_id = \"id\")")?;
+                if self.path_keyword.is_some() {
+                    errors.at(
+                        key.span(),
+                        "duplicate argument `path`; list every claim in one `path(..)`",
+                    );
+                }
+                self.path_keyword = Some(key.clone());
+                let before = self.path.len();
+                while !content.is_empty() {
+                    let claim = content.call(Ident::parse_any)?;
+                    content.parse::<Token![=]>().map_err(|e| {
+                        syn::Error::new(e.span(), format!("write `{claim} = \"<path parameter>\"`"))
+                    })?;
+                    let param = parse_param(&content, &claim.to_string())?;
+                    self.add_path(claim, param, errors);
+                    if !content.is_empty() {
+                        content.parse::<Token![,]>()?;
+                    }
+                }
+                if self.path.len() == before {
+                    errors.at(
+                        key.span(),
+                        "`path(..)` needs at least one `claim = \"<path parameter>\"`",
+                    );
+                }
+            }
+            "scope" => {
+                let content = parenthesized(
+                    key,
+                    input,
+                    "scope(admin = true)` or `scope(\"posts:write\")",
+                )?;
+                let duplicate = self.scope.is_some() || !self.scope_strings.is_empty();
+                if duplicate {
+                    errors.at(
+                        key.span(),
+                        "duplicate argument `scope`; list every entry in one `scope(..)`",
+                    );
+                }
+                if content.peek(LitStr) {
+                    while !content.is_empty() {
+                        let entry: LitStr = content.parse().map_err(|e| {
+                            syn::Error::new(
+                                e.span(),
+                                "`scope(\"..\")` takes only strings; do not mix them with `key = value` entries",
+                            )
+                        })?;
+                        let value = entry.value();
+                        if value.is_empty() {
+                            errors.at(entry.span(), "empty scope entry");
+                        } else if value.chars().any(char::is_whitespace) {
+                            errors.at(
+                                entry.span(),
+                                "a scope entry has no spaces: write each entry as its own string, e.g. `scope(\"a\", \"b\")`",
+                            );
+                        } else if self.scope_strings.iter().any(|s| s.value() == value) {
+                            errors.at(entry.span(), format!("duplicate scope entry `{value}`"));
+                        }
+                        self.scope_strings.push(entry);
+                        if !content.is_empty() {
+                            content.parse::<Token![,]>()?;
+                        }
+                    }
+                    self.scope.get_or_insert(Group {
+                        keyword: key.clone(),
+                        entries: Vec::new(),
+                    });
+                } else {
+                    let entries = parse_entries(&content, "scope", errors)?;
+                    if entries.is_empty() {
+                        errors.at(
+                            key.span(),
+                            "`scope(..)` needs at least one entry, e.g. `scope(admin = true)`",
+                        );
+                    }
+                    self.scope = Some(Group {
+                        keyword: key.clone(),
+                        entries,
+                    });
+                }
+            }
+            "claims" | "override" => {
+                let example = if name == "claims" {
+                    "claims(tenant = \"acme\")"
+                } else {
+                    "override(admin = true)"
+                };
+                let content = parenthesized(key, input, example)?;
+                let entries = parse_entries(&content, &name, errors)?;
+                if entries.is_empty() {
+                    errors.at(
+                        key.span(),
+                        format!("`{name}(..)` needs at least one entry, e.g. `{example}`"),
+                    );
+                }
+                if name == "claims" {
+                    for entry in &entries {
+                        let claim = entry.key.to_string();
+                        if let Some((_, instead)) =
+                            RESERVED_CLAIMS.iter().find(|(r, _)| *r == claim)
+                        {
+                            errors.at(
+                                entry.key.span(),
+                                format!(
+                                    "`{claim}` cannot be required with `claims(..)`: {instead}"
+                                ),
+                            );
+                        }
+                    }
+                }
+                let slot = if name == "claims" {
+                    &mut self.claims
+                } else {
+                    &mut self.overrides
+                };
+                if slot.is_some() {
+                    errors.at(
+                        key.span(),
+                        format!(
+                            "duplicate argument `{name}`; list every entry in one `{name}(..)`"
+                        ),
+                    );
+                }
+                *slot = Some(Group {
+                    keyword: key.clone(),
+                    entries,
+                });
+            }
+            "location" => {
+                let content = parenthesized(key, input, "location(header, cookie)")?;
+                let mut entries: Vec<(Location, Ident)> = Vec::new();
+                while !content.is_empty() {
+                    let ident = content.call(Ident::parse_any)?;
+                    let location = match ident.to_string().as_str() {
+                        "header" => Some(Location::Header),
+                        "cookie" => Some(Location::Cookie),
+                        "query" => Some(Location::Query),
+                        other => {
+                            errors.at(
+                                ident.span(),
+                                format!("unknown location `{other}`; expected `header`, `cookie` or `query`"),
+                            );
+                            None
+                        }
+                    };
+                    if let Some(location) = location {
+                        if entries.iter().any(|(l, _)| *l == location) {
+                            errors.at(ident.span(), format!("duplicate location `{ident}`"));
+                        }
+                        entries.push((location, ident));
+                    }
+                    if !content.is_empty() {
+                        content.parse::<Token![,]>()?;
+                    }
+                }
+                if entries.is_empty() && self.locations.is_none() {
+                    errors.at(
+                        key.span(),
+                        "`location(..)` needs at least one of `header`, `cookie`, `query`",
+                    );
+                }
+                if self.locations.is_some() {
+                    errors.at(key.span(), "duplicate argument `location`");
+                }
+                self.locations = Some(Group {
+                    keyword: key.clone(),
+                    entries,
+                });
+            }
+            _ => {
+                let mut message = format!("unknown argument `{name}`; {EXPECTED}");
+                if let Some(close) = closest(&name) {
+                    message =
+                        format!("unknown argument `{name}`; did you mean `{close}`? {EXPECTED}");
+                }
+                errors.at(key.span(), message);
+                // Skip the argument's value so the next one still parses.
+                if input.peek(Token![=]) {
+                    input.parse::<Token![=]>()?;
+                    input.parse::<proc_macro2::TokenTree>()?;
+                } else if input.peek(syn::token::Paren) {
+                    input.parse::<proc_macro2::TokenTree>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn add_path(&mut self, claim: Ident, param: LitStr, errors: &mut Errors) {
+        let claim_name = claim.to_string();
+        if self.path.iter().any(|p| p.claim == claim_name) {
+            let what = if claim_name == "sub" {
+                "`sub`"
+            } else {
+                "this claim"
+            };
+            errors.at(
+                claim.span(),
+                format!("duplicate check of {what}: a claim can match one path parameter"),
+            );
+        }
+        if let Some((_, instead)) = RESERVED_CLAIMS
+            .iter()
+            .find(|(r, _)| *r == claim_name && claim_name != "sub")
+        {
+            errors.at(
+                claim.span(),
+                format!("`{claim_name}` cannot be matched to a path parameter: {instead}"),
+            );
+        }
+        let param_ident = match syn::parse_str::<Ident>(&param.value()) {
+            Ok(ident) => Ident::new(&ident.to_string(), param.span()),
+            Err(_) => {
+                errors.at(
+                    param.span(),
+                    format!(
+                        "`{}` is not a path parameter name: write the name between braces in the route, \
+                         e.g. `\"username\"` for `/users/{{username}}`",
+                        param.value()
+                    ),
+                );
+                Ident::new("__jwt_guard_invalid", param.span())
+            }
+        };
+        self.path.push(PathCheck {
+            claim,
+            param,
+            param_ident,
+        });
+    }
+
+    /// Checks combinations of arguments; reports each contradiction at the
+    /// argument that makes it.
+    pub(crate) fn validate(&self, errors: &mut Errors) {
+        if let Some(refresh) = &self.refresh {
+            if let Some(fresh) = &self.fresh {
+                errors.at(fresh.span(), "`fresh` cannot be combined with `refresh`: refresh tokens are never fresh; remove one");
+            }
+            if let Some(optional) = &self.optional {
+                errors.at(optional.span(), "`optional` cannot be combined with `refresh`: a refresh handler needs the refresh token; remove `optional`");
+            }
+            if let Some(scope) = &self.scope {
+                errors.at(scope.keyword.span(), "`scope(..)` cannot be combined with `refresh`: check scope on the handlers that take access tokens");
+            }
+            let _ = refresh;
+        }
+        if let Some(overrides) = &self.overrides {
+            if self.path.is_empty() && self.claims.is_none() && self.scope.is_none() {
+                errors.at(
+                    overrides.keyword.span(),
+                    "`override(..)` has nothing to override: it skips `sub`, `path(..)`, `claims(..)` \
+                     and `scope(..)` checks, so add one of them",
+                );
+            }
+        }
+    }
+}
+
+fn parenthesized<'a>(
+    key: &Ident,
+    input: ParseStream<'a>,
+    example: &str,
+) -> syn::Result<syn::parse::ParseBuffer<'a>> {
+    if !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{key}` takes a list: write `{example}`"),
+        ));
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    Ok(content)
+}
+
+fn parse_param(input: ParseStream<'_>, what: &str) -> syn::Result<LitStr> {
+    if input.peek(LitStr) {
+        return input.parse();
+    }
+    let span = input.span();
+    Err(syn::Error::new(
+        span,
+        format!("expected the path parameter's name as a string: write `{what} = \"username\"`"),
+    ))
+}
+
+fn parse_entries(
+    content: ParseStream<'_>,
+    group: &str,
+    errors: &mut Errors,
+) -> syn::Result<Vec<Entry>> {
+    let mut entries: Vec<Entry> = Vec::new();
+    while !content.is_empty() {
+        let key = content.call(Ident::parse_any)?;
+        content.parse::<Token![=]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("write `{key} = <value>` inside `{group}(..)`"),
+            )
+        })?;
+        let value = parse_value(content)?;
+        if entries.iter().any(|e| e.key == key) {
+            errors.at(
+                key.span(),
+                format!("duplicate key `{key}` in `{group}(..)`"),
+            );
+        }
+        entries.push(Entry { key, value });
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    Ok(entries)
+}
+
+const VALUE_KINDS: &str = "expected `true`, `false`, an integer or a string literal";
+
+fn parse_value(input: ParseStream<'_>) -> syn::Result<Value> {
+    let negative = input.peek(Token![-]);
+    if negative {
+        input.parse::<Token![-]>()?;
+    }
+    let lit: syn::Lit = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), VALUE_KINDS))?;
+    match lit {
+        syn::Lit::Bool(b) if !negative => Ok(Value::Bool(b)),
+        syn::Lit::Str(s) if !negative => Ok(Value::Str(s)),
+        syn::Lit::Int(i) => {
+            if !i.suffix().is_empty() {
+                return Err(syn::Error::new(
+                    i.span(),
+                    "write the integer without a suffix",
+                ));
+            }
+            let digits = if negative {
+                format!("-{}", i.base10_digits())
+            } else {
+                i.base10_digits().to_owned()
+            };
+            let value = digits.parse::<i64>().map_err(|_| {
+                syn::Error::new(i.span(), "integer out of range: values are 64-bit signed")
+            })?;
+            Ok(Value::Int(value, i.span()))
+        }
+        syn::Lit::Float(f) => Err(syn::Error::new(
+            f.span(),
+            "floats cannot be compared exactly; use a bool, an integer or a string",
+        )),
+        other => Err(syn::Error::new(other.span(), VALUE_KINDS)),
+    }
+}
+
+/// The keyword nearest to a misspelling, if it is near enough.
+fn closest(name: &str) -> Option<&'static str> {
+    KEYWORDS
+        .iter()
+        .map(|k| (levenshtein(name, k), *k))
+        .filter(|(d, k)| *d <= 2 && *d < k.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn parse(tokens: TokenStream) -> Result<Args, String> {
+        let mut errors = Errors::default();
+        let args = Args::parse(tokens, &mut errors).map_err(|e| e.to_string())?;
+        args.validate(&mut errors);
+        errors.finish().map_err(|e| e.to_string())?;
+        Ok(args)
+    }
+
+    #[test]
+    fn every_form_parses() {
+        let args = parse(quote!(
+            fresh, sub = "username", path(tenant = "org"), scope(admin = true, level = -2),
+            claims(team = "core"), override(root = true), location(header, cookie),
+        ))
+        .unwrap();
+        assert!(args.fresh.is_some());
+        assert_eq!(args.path.len(), 2);
+        assert_eq!(args.path[1].param_ident, "org");
+        let scope = args.scope.unwrap();
+        assert!(matches!(scope.entries[1].value, Value::Int(-2, _)));
+        assert_eq!(args.locations.unwrap().entries.len(), 2);
+        let strings = parse(quote!(scope("posts:read", "posts:write"))).unwrap();
+        assert_eq!(strings.scope_strings.len(), 2);
+    }
+
+    #[test]
+    fn mistakes_are_reported_together() {
+        let err = parse(quote!(refersh, sub = "a", sub = "b", scope(x = 1.5)))
+            .err()
+            .unwrap();
+        assert!(err.contains("floats"), "{err}");
+        let err = parse(quote!(refersh, fresh, fresh)).err().unwrap();
+        assert!(err.contains("did you mean `refresh`"), "{err}");
+        let mut errors = Errors::default();
+        let args = Args::parse(quote!(refersh, fresh, fresh), &mut errors).unwrap();
+        assert!(args.fresh.is_some());
+        let all = errors.finish().err().unwrap();
+        assert_eq!(all.into_iter().count(), 2);
+    }
+
+    #[test]
+    fn contradictions() {
+        for (tokens, needle) in [
+            (quote!(refresh, fresh), "never fresh"),
+            (quote!(refresh, optional), "needs the refresh token"),
+            (
+                quote!(refresh, scope(admin = true)),
+                "cannot be combined with `refresh`",
+            ),
+            (quote!(override(admin = true)), "nothing to override"),
+            (quote!(claims(exp = 1)), "`exp` cannot be required"),
+            (quote!(scope("a b")), "no spaces"),
+            (quote!(scope()), "at least one"),
+            (quote!(sub = "user-name"), "not a path parameter name"),
+            (quote!(location(body)), "unknown location"),
+        ] {
+            let err = parse(tokens).err().unwrap();
+            assert!(err.contains(needle), "{err} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn typo_suggestions() {
+        assert_eq!(closest("refersh"), Some("refresh"));
+        assert_eq!(closest("scopes"), Some("scope"));
+        assert_eq!(closest("admin"), None);
+    }
+}

@@ -1,0 +1,108 @@
+//! Code generation from the checked arguments: a marker type carrying the
+//! requirement as constant data, and the guard injected as the handler's
+//! first extractor. Nothing here can fail.
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{FnArg, ItemFn, parse_quote_spanned};
+
+use crate::args::{Args, Entry, Location, Value};
+use crate::handler::Handler;
+
+pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenStream {
+    let marker = format_ident!("__jwt_guard_{}", item.sig.ident);
+    let vis = &item.vis;
+    let private = quote!(::jwt_guard::__private);
+
+    let kind = if args.refresh.is_some() {
+        quote!(#private::TokenKind::Refresh)
+    } else {
+        quote!(#private::TokenKind::Access)
+    };
+    let fresh = args.fresh.is_some();
+    let optional = args.optional.is_some();
+    let locations = match &args.locations {
+        Some(group) => {
+            let names = group.entries.iter().map(|(location, ident)| {
+                let variant = match location {
+                    Location::Header => quote_spanned!(ident.span()=> Header),
+                    Location::Cookie => quote_spanned!(ident.span()=> Cookie),
+                    Location::Query => quote_spanned!(ident.span()=> Query),
+                };
+                quote!(#private::Location::#variant)
+            });
+            quote!(::core::option::Option::Some(&[#(#names),*]))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let path = args.path.iter().map(|check| {
+        let claim = check.claim.to_string();
+        let param = check.param.value();
+        quote!((#claim, #param))
+    });
+    let entries = |entries: Option<&[Entry]>| {
+        let entries = entries.unwrap_or_default().iter().map(|entry| {
+            let key = entry.key.to_string();
+            let value = match &entry.value {
+                Value::Bool(b) => quote!(#private::Lit::Bool(#b)),
+                Value::Int(n, span) => {
+                    let mut lit = Literal::i64_suffixed(*n);
+                    lit.set_span(*span);
+                    quote!(#private::Lit::Int(#lit))
+                }
+                Value::Str(s) => quote!(#private::Lit::Str(#s)),
+            };
+            quote!((#key, #value))
+        });
+        quote!(&[#(#entries),*])
+    };
+    let scope = entries(args.scope.as_ref().map(|g| g.entries.as_slice()));
+    let claims = entries(args.claims.as_ref().map(|g| g.entries.as_slice()));
+    let overrides = entries(args.overrides.as_ref().map(|g| g.entries.as_slice()));
+    let scope_strings = &args.scope_strings;
+
+    // `Path<Struct>` parameters: the compiler proves the field exists, and
+    // its error points at the attribute's string.
+    let field_checks = handler.field_checks.iter().map(|check| {
+        let ty = &check.ty;
+        let field = &check.field;
+        quote_spanned! {field.span()=>
+            const _: () = {
+                #[allow(dead_code, clippy::no_effect_underscore_binding)]
+                fn __jwt_guard_has_field(params: &#ty) {
+                    let _ = &params.#field;
+                }
+            };
+        }
+    });
+
+    let guard = syn::Ident::new("__jwt_guard", Span::mixed_site());
+    let guard_arg: FnArg = parse_quote_spanned! {Span::mixed_site()=>
+        #guard: #private::Guard<#marker>
+    };
+    item.sig.inputs.insert(0, guard_arg);
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #marker;
+
+        impl #private::Requirement for #marker {
+            const SPEC: &'static #private::Spec = &#private::Spec {
+                kind: #kind,
+                fresh: #fresh,
+                optional: #optional,
+                locations: #locations,
+                path: &[#(#path),*],
+                claims: #claims,
+                scope: #scope,
+                scope_strings: &[#(#scope_strings),*],
+                overrides: #overrides,
+            };
+        }
+
+        #(#field_checks)*
+
+        #item
+    }
+}

@@ -1,0 +1,357 @@
+//! The claims of a token: [`TokenKind`], [`Scope`], and the strict parser of
+//! a verified payload.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Whether a token is an access token or a refresh token (its `type` claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// A short-lived token that grants access to protected handlers.
+    Access,
+    /// A long-lived token accepted only by `#[require_token(refresh)]`
+    /// handlers, to obtain a new access token.
+    Refresh,
+}
+
+impl TokenKind {
+    /// The value of the `type` claim: `"access"` or `"refresh"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `scope` claim: either a map of named values (`{"admin": true}`,
+/// Flask_PyJWT-style) or an OAuth2 space-delimited string (`"posts:read
+/// posts:write"`, RFC 8693 §4.2), kept as its entries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scope {
+    /// A JSON object of named values.
+    Map(Map<String, Value>),
+    /// The entries of a space-delimited OAuth2 scope string.
+    Strings(Vec<String>),
+}
+
+impl Scope {
+    /// Whether an OAuth2 scope string holds `entry`. Always `false` for a map
+    /// scope.
+    ///
+    /// ```
+    /// use jwt_guard::Scope;
+    /// let scope = Scope::Strings(vec!["posts:read".into(), "posts:write".into()]);
+    /// assert!(scope.contains("posts:write"));
+    /// assert!(!scope.contains("admin"));
+    /// ```
+    #[must_use]
+    pub fn contains(&self, entry: &str) -> bool {
+        match self {
+            Self::Strings(entries) => entries.iter().any(|e| e == entry),
+            Self::Map(_) => false,
+        }
+    }
+
+    /// The value a map scope holds under `key`. Always `None` for a scope
+    /// string.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Self::Map(map) => map.get(key),
+            Self::Strings(_) => None,
+        }
+    }
+
+    pub(crate) fn from_value(value: Value) -> Option<Self> {
+        match value {
+            Value::Object(map) => Some(Self::Map(map)),
+            Value::String(s) => Some(Self::Strings(
+                s.split(' ')
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            Self::Map(map) => Value::Object(map.clone()),
+            Self::Strings(entries) => Value::String(entries.join(" ")),
+        }
+    }
+}
+
+/// The `aud` claim: one audience or several.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub(crate) fn contains(&self, audience: &str) -> bool {
+        match self {
+            Self::One(a) => a == audience,
+            Self::Many(all) => all.iter().any(|a| a == audience),
+        }
+    }
+}
+
+/// The claims of a token whose signature has been checked, parsed once and
+/// strictly: every registered claim must have the JSON type the library
+/// issues (no coercion), and no key may appear twice.
+#[derive(Debug, Clone)]
+pub(crate) struct Claims {
+    pub(crate) sub: String,
+    pub(crate) jti: String,
+    pub(crate) iat: u64,
+    pub(crate) exp: u64,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iss: Option<String>,
+    pub(crate) aud: Option<Audience>,
+    pub(crate) kind: TokenKind,
+    pub(crate) fresh: bool,
+    pub(crate) scope: Option<Scope>,
+    /// Every other top-level claim.
+    pub(crate) extra: Map<String, Value>,
+}
+
+/// Names the library sets itself; custom claims may not use them.
+pub(crate) const RESERVED: &[&str] = &[
+    "sub", "jti", "iat", "exp", "nbf", "iss", "aud", "type", "fresh", "scope",
+];
+
+impl Claims {
+    /// A top-level claim as JSON, registered ones included.
+    pub(crate) fn get(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "sub" => Value::from(self.sub.as_str()),
+            "jti" => Value::from(self.jti.as_str()),
+            "iat" => Value::from(self.iat),
+            "exp" => Value::from(self.exp),
+            "nbf" => Value::from(self.nbf?),
+            "iss" => Value::from(self.iss.as_deref()?),
+            "aud" => match self.aud.as_ref()? {
+                Audience::One(a) => Value::from(a.as_str()),
+                Audience::Many(all) => Value::from(all.clone()),
+            },
+            "type" => Value::from(self.kind.as_str()),
+            "fresh" => Value::from(self.fresh),
+            "scope" => self.scope.as_ref()?.to_value(),
+            other => return self.extra.get(other).cloned(),
+        })
+    }
+
+    /// A top-level claim as a string, without allocating.
+    pub(crate) fn get_str(&self, name: &str) -> Option<&str> {
+        match name {
+            "sub" => Some(&self.sub),
+            "jti" => Some(&self.jti),
+            "iss" => self.iss.as_deref(),
+            "type" => Some(self.kind.as_str()),
+            other => self.extra.get(other)?.as_str(),
+        }
+    }
+
+    /// A top-level claim compared against a value, without allocating for
+    /// the string claims.
+    pub(crate) fn get_ref(&self, name: &str) -> Option<ClaimRef<'_>> {
+        match name {
+            "iat" => Some(ClaimRef::Int(self.iat)),
+            "exp" => Some(ClaimRef::Int(self.exp)),
+            "nbf" => self.nbf.map(ClaimRef::Int),
+            "fresh" => Some(ClaimRef::Bool(self.fresh)),
+            "aud" | "scope" => None,
+            other => match self.extra.get(other) {
+                Some(value) => Some(ClaimRef::Json(value)),
+                None => self.get_str(other).map(ClaimRef::Str),
+            },
+        }
+    }
+
+    /// All claims as one JSON object.
+    pub(crate) fn to_map(&self) -> Map<String, Value> {
+        let mut map = self.extra.clone();
+        for name in RESERVED {
+            if let Some(value) = self.get(name) {
+                map.insert((*name).to_owned(), value);
+            }
+        }
+        map
+    }
+}
+
+/// A borrowed view of one claim, for comparisons.
+pub(crate) enum ClaimRef<'a> {
+    Str(&'a str),
+    Int(u64),
+    Bool(bool),
+    Json(&'a Value),
+}
+
+enum Field {
+    Sub,
+    Jti,
+    Iat,
+    Exp,
+    Nbf,
+    Iss,
+    Aud,
+    Type,
+    Fresh,
+    Scope,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a claim name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Field, E> {
+                Ok(match name {
+                    "sub" => Field::Sub,
+                    "jti" => Field::Jti,
+                    "iat" => Field::Iat,
+                    "exp" => Field::Exp,
+                    "nbf" => Field::Nbf,
+                    "iss" => Field::Iss,
+                    "aud" => Field::Aud,
+                    "type" => Field::Type,
+                    "fresh" => Field::Fresh,
+                    "scope" => Field::Scope,
+                    other => Field::Other(other.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
+fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for Claims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ClaimsVisitor;
+        impl<'de> Visitor<'de> for ClaimsVisitor {
+            type Value = Claims;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+                let (mut sub, mut jti, mut iat, mut exp, mut nbf) = (None, None, None, None, None);
+                let (mut iss, mut aud, mut kind, mut fresh, mut scope) =
+                    (None, None, None, None, None);
+                let mut extra = Map::new();
+                while let Some(field) = map.next_key::<Field>()? {
+                    match field {
+                        Field::Sub => set_once(&mut sub, map.next_value::<String>()?, "sub")?,
+                        Field::Jti => set_once(&mut jti, map.next_value::<String>()?, "jti")?,
+                        Field::Iat => set_once(&mut iat, map.next_value::<u64>()?, "iat")?,
+                        Field::Exp => set_once(&mut exp, map.next_value::<u64>()?, "exp")?,
+                        Field::Nbf => set_once(&mut nbf, map.next_value::<u64>()?, "nbf")?,
+                        Field::Iss => set_once(&mut iss, map.next_value::<String>()?, "iss")?,
+                        Field::Aud => set_once(&mut aud, map.next_value::<Audience>()?, "aud")?,
+                        Field::Type => {
+                            set_once(&mut kind, map.next_value::<TokenKind>()?, "type")?;
+                        }
+                        Field::Fresh => set_once(&mut fresh, map.next_value::<bool>()?, "fresh")?,
+                        Field::Scope => {
+                            let value = Scope::from_value(map.next_value::<Value>()?)
+                                .ok_or_else(|| de::Error::custom("scope of the wrong type"))?;
+                            set_once(&mut scope, value, "scope")?;
+                        }
+                        Field::Other(name) => {
+                            let value = map.next_value::<Value>()?;
+                            if extra.contains_key(&name) {
+                                return Err(de::Error::custom("duplicate claim"));
+                            }
+                            extra.insert(name, value);
+                        }
+                    }
+                }
+                Ok(Claims {
+                    sub: sub.ok_or_else(|| de::Error::missing_field("sub"))?,
+                    jti: jti.ok_or_else(|| de::Error::missing_field("jti"))?,
+                    iat: iat.ok_or_else(|| de::Error::missing_field("iat"))?,
+                    exp: exp.ok_or_else(|| de::Error::missing_field("exp"))?,
+                    nbf,
+                    iss,
+                    aud,
+                    kind: kind.ok_or_else(|| de::Error::missing_field("type"))?,
+                    fresh: fresh.unwrap_or(false),
+                    scope,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(ClaimsVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Claims, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    const BASE: &str = r#""sub":"alice","jti":"j","iat":1,"exp":2,"type":"access""#;
+
+    #[test]
+    fn parses_registered_and_custom_claims() {
+        let c = parse(&format!(
+            r#"{{{BASE},"fresh":true,"scope":"a b","tenant":"acme"}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.sub, "alice");
+        assert!(c.fresh);
+        assert!(c.scope.unwrap().contains("b"));
+        assert_eq!(c.extra["tenant"], "acme");
+    }
+
+    #[test]
+    fn refuses_wrong_types_and_duplicates() {
+        for bad in [
+            r#"{"sub":1,"jti":"j","iat":1,"exp":2,"type":"access"}"#,
+            r#"{"sub":"a","jti":"j","iat":1,"exp":"2","type":"access"}"#,
+            r#"{"sub":"a","jti":"j","iat":1,"exp":2.5,"type":"access"}"#,
+            r#"{"sub":"a","jti":"j","iat":1,"exp":-2,"type":"access"}"#,
+            r#"{"sub":"a","jti":"j","iat":1,"exp":2,"type":"id"}"#,
+            r#"{"sub":"a","jti":"j","iat":1,"exp":2,"type":"access","fresh":"true"}"#,
+            r#"{"sub":"a","jti":"j","iat":1,"exp":2,"type":"access","scope":[true]}"#,
+            r#"{"sub":"a","sub":"b","jti":"j","iat":1,"exp":2,"type":"access"}"#,
+            r#"{"sub":"a","jti":"j","iat":1,"exp":2,"type":"access","t":1,"t":2}"#,
+            r#"{"sub":"a","jti":"j","iat":1,"type":"access"}"#,
+            r#"{"sub":"a","jti":"j","iat":1,"exp":2}"#,
+            r#"[]"#,
+        ] {
+            assert!(parse(bad).is_err(), "accepted {bad}");
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! [`TokenManagerBuilder`]: every setting of a [`TokenManager`], checked once
+//! at build time, from code or from `JWT_GUARD_*` environment variables.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::Response;
+use jsonwebtoken::Algorithm;
+
+use crate::error::{AuthError, ConfigError};
+use crate::keys::{KeySpec, Material};
+use crate::manager::{Clock, SystemClock, TokenManager};
+use crate::revocation::RevocationStore;
+use crate::transport::Location;
+
+/// The longest leeway accepted: RFC 8725 asks for a small one.
+const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
+
+pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
+
+/// Builds a [`TokenManager`]. Start from [`TokenManager::builder`].
+///
+/// Every setting is checked by [`build`](Self::build), so a bad
+/// configuration stops the program at start-up with an error naming the
+/// setting, never at the first request.
+///
+/// ```
+/// use std::time::Duration;
+/// use jwt_guard::{Location, TokenManager};
+///
+/// let manager = TokenManager::builder()
+///     .issuer("my-api")
+///     .hs256("a secret of at least thirty-two bytes!!")
+///     .access_ttl(Duration::from_secs(600))
+///     .locations([Location::Header, Location::Cookie])
+///     .build()?;
+/// # Ok::<(), jwt_guard::ConfigError>(())
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TokenManagerBuilder {
+    pub(crate) issuer: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) key: Option<KeySpec>,
+    /// A second key setting, refused at build.
+    pub(crate) conflict: Option<&'static str>,
+    pub(crate) kid: Option<String>,
+    pub(crate) access_ttl: Duration,
+    pub(crate) refresh_ttl: Duration,
+    pub(crate) leeway: Duration,
+    pub(crate) locations: Vec<Location>,
+    pub(crate) realm: Option<String>,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) allow_weak_secret: bool,
+    pub(crate) store: Option<Arc<dyn RevocationStore>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) error_handler: Option<ErrorHandler>,
+}
+
+impl Default for TokenManagerBuilder {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: None,
+            key: None,
+            conflict: None,
+            kid: None,
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            leeway: Duration::from_secs(30),
+            locations: vec![Location::Header],
+            realm: None,
+            max_token_bytes: 8 * 1024,
+            allow_weak_secret: false,
+            store: None,
+            clock: Arc::new(SystemClock),
+            error_handler: None,
+        }
+    }
+}
+
+macro_rules! hmac_setters {
+    ($($name:ident => $alg:ident),* $(,)?) => {$(
+        #[doc = concat!(
+            "Signs and verifies with ", stringify!($alg), " and this secret.\n\n",
+            "The secret must be at least 32 bytes (see [`generate_secret`](crate::generate_secret)).",
+        )]
+        pub fn $name(self, secret: impl AsRef<[u8]>) -> Self {
+            self.set_key(stringify!($name), Algorithm::$alg, Material::Secret(secret.as_ref().to_vec()))
+        }
+    )*};
+}
+
+macro_rules! pem_setters {
+    ($($name:ident => $alg:ident, $what:literal),* $(,)?) => {$(
+        #[doc = concat!(
+            "Signs with the ", $what, " private key and verifies with its public key, both PEM, with ",
+            stringify!($alg), ".\n\nThe pair is checked at build: a key of another family, size or ",
+            "curve, or a public key that is not the private key's, is a [`ConfigError`].",
+        )]
+        pub fn $name(self, private_pem: impl AsRef<[u8]>, public_pem: impl AsRef<[u8]>) -> Self {
+            self.set_key(stringify!($name), Algorithm::$alg, Material::Pem {
+                private: private_pem.as_ref().to_vec(),
+                public: public_pem.as_ref().to_vec(),
+            })
+        }
+    )*};
+}
+
+impl TokenManagerBuilder {
+    fn set_key(mut self, setting: &'static str, alg: Algorithm, material: Material) -> Self {
+        if self.key.is_some() {
+            self.conflict.get_or_insert(setting);
+        } else {
+            self.key = Some(KeySpec {
+                setting,
+                alg,
+                material,
+            });
+        }
+        self
+    }
+
+    hmac_setters!(hs256 => HS256, hs384 => HS384, hs512 => HS512);
+    pem_setters!(
+        rs256_pem => RS256, "RSA (2048 bits or more)",
+        rs384_pem => RS384, "RSA (2048 bits or more)",
+        rs512_pem => RS512, "RSA (2048 bits or more)",
+        ps256_pem => PS256, "RSA (2048 bits or more)",
+        ps384_pem => PS384, "RSA (2048 bits or more)",
+        ps512_pem => PS512, "RSA (2048 bits or more)",
+        es256_pem => ES256, "P-256",
+        es384_pem => ES384, "P-384",
+        ed25519_pem => EdDSA, "Ed25519",
+    );
+
+    /// Whether a key has been set (by a key method or the environment).
+    #[must_use]
+    pub fn has_key(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// A key id, set as `kid` in every token's header. A token whose `kid`
+    /// names another key is refused. Defaults to none.
+    pub fn key_id(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// The `iss` set on every token and required on verification. Defaults
+    /// to none (no `iss` issued or checked).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The `aud` set on every token and required on verification. Defaults
+    /// to none, in which case a token that carries an `aud` is refused
+    /// (RFC 7519 §4.1.3).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Lifetime of access tokens. Defaults to 15 minutes.
+    pub fn access_ttl(mut self, ttl: Duration) -> Self {
+        self.access_ttl = ttl;
+        self
+    }
+
+    /// Lifetime of refresh tokens. Defaults to 30 days.
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_ttl = ttl;
+        self
+    }
+
+    /// Clock skew allowed on `exp`, `nbf` and `iat`. Defaults to 30 seconds;
+    /// at most 5 minutes.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Where tokens are read, in order: the first location that holds one
+    /// wins. Defaults to the `Authorization` header only.
+    pub fn locations(mut self, locations: impl IntoIterator<Item = Location>) -> Self {
+        self.locations = locations.into_iter().collect();
+        self
+    }
+
+    /// The `realm` of `WWW-Authenticate` challenges. Defaults to the issuer,
+    /// or `"api"` when no issuer is set.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// The longest token accepted, in bytes; longer ones are refused before
+    /// any decoding. Defaults to 8 KiB; between 256 bytes and 64 KiB.
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// Accept HMAC secrets under 32 bytes. For tests only; never in
+    /// production. Defaults to `false`.
+    pub fn allow_weak_secret(mut self, allow: bool) -> Self {
+        self.allow_weak_secret = allow;
+        self
+    }
+
+    /// Where revocations are kept. Defaults to a [`MemoryStore`].
+    pub fn revocation_store(mut self, store: impl RevocationStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The clock used to issue and verify. Defaults to the system clock;
+    /// tests can supply their own.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Replaces the response of every refusal. The [`AuthError`] keeps its
+    /// [`status`](AuthError::status) and challenge so the handler can keep
+    /// the RFC 6750 semantics.
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use jwt_guard::TokenManager;
+    ///
+    /// let manager = TokenManager::builder()
+    ///     .hs256("a secret of at least thirty-two bytes!!")
+    ///     .error_handler(|err| (err.status(), err.message().into_owned()).into_response())
+    ///     .build()?;
+    /// # Ok::<(), jwt_guard::ConfigError>(())
+    /// ```
+    pub fn error_handler(
+        mut self,
+        handler: impl Fn(&AuthError) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.error_handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// Checks every setting and prepares keys and validation once.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first setting at fault.
+    pub fn build(self) -> Result<TokenManager, ConfigError> {
+        let Some(key) = &self.key else {
+            return Err(ConfigError::new(
+                "key",
+                "no signing key: call `hs256(secret)` or another key method \
+                 (or set JWT_GUARD_SECRET)",
+            ));
+        };
+        if let Some(second) = self.conflict {
+            return Err(ConfigError::new(
+                second,
+                format!("a key is already set by `{}`; set one key", key.setting),
+            ));
+        }
+        if self.access_ttl.is_zero() {
+            return Err(ConfigError::new("access_ttl", "must be longer than zero"));
+        }
+        if self.refresh_ttl.is_zero() {
+            return Err(ConfigError::new("refresh_ttl", "must be longer than zero"));
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::new("leeway", "must be at most 5 minutes"));
+        }
+        if self.locations.is_empty() {
+            return Err(ConfigError::new("locations", "name at least one location"));
+        }
+        for (i, location) in self.locations.iter().enumerate() {
+            if self.locations.iter().take(i).any(|l| l == location) {
+                return Err(ConfigError::new(
+                    "locations",
+                    format!("`{location:?}` is listed twice"),
+                ));
+            }
+        }
+        if !(256..=64 * 1024).contains(&self.max_token_bytes) {
+            return Err(ConfigError::new(
+                "max_token_bytes",
+                "must be between 256 and 65536",
+            ));
+        }
+        for (setting, value) in [
+            ("issuer", &self.issuer),
+            ("audience", &self.audience),
+            ("key_id", &self.kid),
+            ("realm", &self.realm),
+        ] {
+            if value.as_deref().is_some_and(str::is_empty) {
+                return Err(ConfigError::new(setting, "must not be empty"));
+            }
+        }
+        TokenManager::from_builder(self)
+    }
+
+    /// Applies the `JWT_GUARD_*` settings found by `lookup` (a variable
+    /// name in, its value out); settings whose variable is unset keep their
+    /// value. [`from_env`](Self::from_env) reads the process environment.
+    ///
+    /// | variable | setting |
+    /// |---|---|
+    /// | `JWT_GUARD_ALGORITHM` | `HS256` (default), `HS384`, `HS512`, `RS256`…`PS512`, `ES256`, `ES384`, `EdDSA` |
+    /// | `JWT_GUARD_SECRET` | the HMAC secret |
+    /// | `JWT_GUARD_PRIVATE_KEY_FILE`, `JWT_GUARD_PUBLIC_KEY_FILE` | PEM files, for the other algorithms |
+    /// | `JWT_GUARD_KEY_ID` | [`key_id`](Self::key_id) |
+    /// | `JWT_GUARD_ISSUER`, `JWT_GUARD_AUDIENCE` | [`issuer`](Self::issuer), [`audience`](Self::audience) |
+    /// | `JWT_GUARD_ACCESS_TTL`, `JWT_GUARD_REFRESH_TTL`, `JWT_GUARD_LEEWAY` | durations: `90`, `90s`, `15m`, `12h`, `30d` |
+    /// | `JWT_GUARD_LOCATIONS` | `header,cookie,query`, in order |
+    /// | `JWT_GUARD_REALM`, `JWT_GUARD_MAX_TOKEN_BYTES` | [`realm`](Self::realm), [`max_token_bytes`](Self::max_token_bytes) |
+    ///
+    /// ```
+    /// use jwt_guard::TokenManagerBuilder;
+    /// let env = |name: &str| match name {
+    ///     "JWT_GUARD_SECRET" => Some("a secret of at least thirty-two bytes!!".to_owned()),
+    ///     "JWT_GUARD_ACCESS_TTL" => Some("5m".to_owned()),
+    ///     _ => None,
+    /// };
+    /// let manager = TokenManagerBuilder::from_env_with(env)?.build()?;
+    /// # Ok::<(), jwt_guard::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the variable at fault.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut builder = Self::default();
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let algorithm = match var("JWT_GUARD_ALGORITHM") {
+            Some(name) => name.trim().parse::<Algorithm>().map_err(|_| {
+                ConfigError::new(
+                    "JWT_GUARD_ALGORITHM",
+                    format!("unknown algorithm `{name}`; expected HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA"),
+                )
+            })?,
+            None => Algorithm::HS256,
+        };
+        let is_hmac = matches!(
+            algorithm,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        );
+        if is_hmac {
+            if let Some(secret) = var("JWT_GUARD_SECRET") {
+                builder.key = Some(KeySpec {
+                    setting: "JWT_GUARD_SECRET",
+                    alg: algorithm,
+                    material: Material::Secret(secret.into_bytes()),
+                });
+            }
+        } else {
+            let read = |name: &'static str| -> Result<Vec<u8>, ConfigError> {
+                let path = var(name)
+                    .ok_or_else(|| ConfigError::new(name, format!("required for {algorithm:?}")))?;
+                std::fs::read(&path)
+                    .map_err(|e| ConfigError::new(name, format!("cannot read `{path}`: {e}")))
+            };
+            builder.key = Some(KeySpec {
+                setting: "JWT_GUARD_PRIVATE_KEY_FILE",
+                alg: algorithm,
+                material: Material::Pem {
+                    private: read("JWT_GUARD_PRIVATE_KEY_FILE")?,
+                    public: read("JWT_GUARD_PUBLIC_KEY_FILE")?,
+                },
+            });
+        }
+        if let Some(kid) = var("JWT_GUARD_KEY_ID") {
+            builder.kid = Some(kid);
+        }
+        if let Some(issuer) = var("JWT_GUARD_ISSUER") {
+            builder.issuer = Some(issuer);
+        }
+        if let Some(audience) = var("JWT_GUARD_AUDIENCE") {
+            builder.audience = Some(audience);
+        }
+        if let Some(realm) = var("JWT_GUARD_REALM") {
+            builder.realm = Some(realm);
+        }
+        for (name, slot) in [
+            ("JWT_GUARD_ACCESS_TTL", &mut builder.access_ttl),
+            ("JWT_GUARD_REFRESH_TTL", &mut builder.refresh_ttl),
+            ("JWT_GUARD_LEEWAY", &mut builder.leeway),
+        ] {
+            if let Some(value) = var(name) {
+                *slot = parse_duration(&value).ok_or_else(|| {
+                    ConfigError::new(
+                        name,
+                        format!("`{value}` is not a duration; write e.g. `90`, `90s`, `15m`, `12h` or `30d`"),
+                    )
+                })?;
+            }
+        }
+        if let Some(list) = var("JWT_GUARD_LOCATIONS") {
+            builder.locations = list
+                .split(',')
+                .map(|name| name.trim().parse::<Location>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.renamed("JWT_GUARD_LOCATIONS"))?;
+        }
+        if let Some(bytes) = var("JWT_GUARD_MAX_TOKEN_BYTES") {
+            builder.max_token_bytes = bytes.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    "JWT_GUARD_MAX_TOKEN_BYTES",
+                    "must be a whole number of bytes",
+                )
+            })?;
+        }
+        Ok(builder)
+    }
+
+    /// [`from_env_with`](Self::from_env_with) over the process environment.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the variable at fault.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+}
+
+/// `90`, `90s`, `15m`, `12h`, `30d`.
+fn parse_duration(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => value.split_at(at),
+        None => (value, "s"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(seconds))
+}
+
+impl fmt::Debug for TokenManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenManagerBuilder")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("key", &self.key.as_ref().map(|k| k.setting))
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("leeway", &self.leeway)
+            .field("locations", &self.locations)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("1w"), None);
+        assert_eq!(parse_duration("-1"), None);
+        assert_eq!(parse_duration("m"), None);
+    }
+}

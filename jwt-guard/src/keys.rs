@@ -1,0 +1,300 @@
+//! Algorithms and keys: the signing key, the verifier prepared from it once
+//! at build time, and the strict reading of a compact JWS.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::error::{ConfigError, InvalidToken, IssueError};
+
+#[cfg(feature = "aws-lc-rs")]
+#[path = "keys/aws_lc.rs"]
+mod backend;
+#[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+#[path = "keys/rust_crypto.rs"]
+mod backend;
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "jwt-guard needs a crypto backend: enable the `aws-lc-rs` (default) or the `rust-crypto` feature"
+);
+
+/// HMAC secrets shorter than this are refused (RFC 7518 §3.2 asks for at
+/// least the hash size; 32 bytes is the HS256 minimum).
+pub(crate) const MIN_SECRET_BYTES: usize = 32;
+
+/// The largest decoded header accepted; ours are under 64 bytes.
+const MAX_HEADER_BYTES: usize = 512;
+/// The largest decoded signature accepted: an RSA-8192 signature.
+const MAX_SIGNATURE_BYTES: usize = 1024;
+
+/// Key material as the user configured it.
+#[derive(Clone)]
+pub(crate) enum Material {
+    Secret(Vec<u8>),
+    Pem { private: Vec<u8>, public: Vec<u8> },
+}
+
+/// One configured key: the builder setting that named it, its algorithm and
+/// its material.
+#[derive(Clone)]
+pub(crate) struct KeySpec {
+    pub(crate) setting: &'static str,
+    pub(crate) alg: Algorithm,
+    pub(crate) material: Material,
+}
+
+/// The prepared key: everything a request needs is computed here once.
+pub(crate) struct Keys {
+    alg: Algorithm,
+    alg_name: &'static str,
+    kid: Option<String>,
+    encoding: EncodingKey,
+    verifier: backend::Verifier,
+    /// The base64url header of every token this key signs.
+    header_b64: String,
+}
+
+pub(crate) const fn alg_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        Algorithm::RS256 => "RS256",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+        Algorithm::EdDSA => "EdDSA",
+        _ => "unsupported",
+    }
+}
+
+fn install_crypto_provider() {
+    // jsonwebtoken signs for us; with both backends compiled in it cannot
+    // pick one by itself. An error only means one is installed already.
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+    let _ = provider.install_default();
+}
+
+impl Keys {
+    pub(crate) fn build(
+        spec: &KeySpec,
+        kid: Option<String>,
+        allow_weak_secret: bool,
+    ) -> Result<Self, ConfigError> {
+        install_crypto_provider();
+        let setting = spec.setting;
+        let bad = |reason: String| ConfigError::new(setting, reason);
+        let (encoding, decoding) = match (&spec.material, spec.alg) {
+            (Material::Secret(secret), Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) => {
+                if secret.len() < MIN_SECRET_BYTES && !allow_weak_secret {
+                    return Err(bad(format!(
+                        "HMAC secret is {} bytes; at least {MIN_SECRET_BYTES} bytes are required \
+                         (generate one with `jwt_guard::generate_secret()`)",
+                        secret.len()
+                    )));
+                }
+                if secret.is_empty() {
+                    return Err(bad("HMAC secret is empty".into()));
+                }
+                (
+                    EncodingKey::from_secret(secret),
+                    DecodingKey::from_secret(secret),
+                )
+            }
+            (Material::Pem { private, public }, alg) => {
+                let pem_err = |which: &str, e: jsonwebtoken::errors::Error| {
+                    bad(format!(
+                        "the {which} key is not a PEM {} key: {e}",
+                        family_name(alg)
+                    ))
+                };
+                let pair = match alg {
+                    Algorithm::RS256
+                    | Algorithm::RS384
+                    | Algorithm::RS512
+                    | Algorithm::PS256
+                    | Algorithm::PS384
+                    | Algorithm::PS512 => (
+                        EncodingKey::from_rsa_pem(private).map_err(|e| pem_err("private", e))?,
+                        DecodingKey::from_rsa_pem(public).map_err(|e| pem_err("public", e))?,
+                    ),
+                    Algorithm::ES256 | Algorithm::ES384 => (
+                        EncodingKey::from_ec_pem(private).map_err(|e| pem_err("private", e))?,
+                        DecodingKey::from_ec_pem(public).map_err(|e| pem_err("public", e))?,
+                    ),
+                    Algorithm::EdDSA => (
+                        EncodingKey::from_ed_pem(private).map_err(|e| pem_err("private", e))?,
+                        DecodingKey::from_ed_pem(public).map_err(|e| pem_err("public", e))?,
+                    ),
+                    Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+                        return Err(bad("HMAC takes a secret, not a PEM key".into()));
+                    }
+                    _ => return Err(bad("unsupported algorithm".into())),
+                };
+                pair
+            }
+            (Material::Secret(_), alg) => {
+                return Err(bad(format!("{} takes a PEM key pair", alg_name(alg))));
+            }
+        };
+        let verifier = backend::Verifier::new(spec.alg, &decoding).map_err(|reason| {
+            bad(format!(
+                "the public key does not fit {}: {reason}",
+                alg_name(spec.alg)
+            ))
+        })?;
+
+        let mut header = serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT" });
+        if let Some(kid) = &kid {
+            header["kid"] = serde_json::Value::from(kid.as_str());
+        }
+        let keys = Self {
+            alg: spec.alg,
+            alg_name: alg_name(spec.alg),
+            kid,
+            encoding,
+            verifier,
+            header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
+        };
+        // Prove now, not at the first request, that the private key signs
+        // what the public key verifies (this catches a key of the wrong
+        // curve, size or family, and a private/public pair that do not match).
+        let probe = b"jwt-guard key check";
+        let signature = keys
+            .sign(probe)
+            .map_err(|e| bad(format!("the private key cannot sign: {e}")))?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|e| bad(format!("the private key cannot sign: {e}")))?;
+        if !keys.verifier.verify(probe, &signature) {
+            return Err(bad(
+                "the public key does not verify what the private key signs (not a pair)".into(),
+            ));
+        }
+        Ok(keys)
+    }
+
+    pub(crate) fn header_b64(&self) -> &str {
+        &self.header_b64
+    }
+
+    /// Signs `message` and returns the base64url signature.
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<String, IssueError> {
+        jsonwebtoken::crypto::sign(message, &self.encoding, self.alg)
+            .map_err(|e| IssueError::Sign(e.to_string()))
+    }
+
+    /// Checks a compact JWS and returns its decoded payload.
+    ///
+    /// The header is read strictly: its `alg` must be this key's (the
+    /// token's `alg` is never trusted to choose anything), a `kid` must name
+    /// this key, and `crit`, `b64`, `zip` and `cty` are refused. Key-carrying
+    /// headers (`jwk`, `jku`, `x5u`, `x5c`) are ignored. The signature is
+    /// checked before the payload is decoded.
+    pub(crate) fn verify<'t>(&self, token: &'t str) -> Result<Vec<u8>, InvalidToken> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(InvalidToken::Malformed);
+        };
+        if header.is_empty() || payload.is_empty() || signature.is_empty() {
+            return Err(InvalidToken::Malformed);
+        }
+
+        let mut header_buf = [0u8; MAX_HEADER_BYTES];
+        let len = decode_into(header, &mut header_buf)?;
+        self.check_header(header_buf.get(..len).ok_or(InvalidToken::Malformed)?)?;
+
+        let mut sig_buf = [0u8; MAX_SIGNATURE_BYTES];
+        let sig_len = decode_into(signature, &mut sig_buf)?;
+        let signed = token
+            .get(..header.len() + 1 + payload.len())
+            .ok_or(InvalidToken::Malformed)?;
+        let sig = sig_buf.get(..sig_len).ok_or(InvalidToken::Malformed)?;
+        if !self.verifier.verify(signed.as_bytes(), sig) {
+            return Err(InvalidToken::Signature);
+        }
+        URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| InvalidToken::Malformed)
+    }
+
+    fn check_header(&self, json: &[u8]) -> Result<(), InvalidToken> {
+        #[derive(Deserialize)]
+        struct Header<'a> {
+            #[serde(borrow)]
+            alg: &'a str,
+            #[serde(borrow, default)]
+            kid: Option<&'a str>,
+            #[serde(default)]
+            crit: Option<IgnoredAny>,
+            #[serde(default)]
+            b64: Option<IgnoredAny>,
+            #[serde(default)]
+            zip: Option<IgnoredAny>,
+            #[serde(default)]
+            cty: Option<IgnoredAny>,
+        }
+        let header: Header<'_> = serde_json::from_slice(json).map_err(|_| InvalidToken::Header)?;
+        if header.crit.is_some()
+            || header.b64.is_some()
+            || header.zip.is_some()
+            || header.cty.is_some()
+        {
+            return Err(InvalidToken::Header);
+        }
+        if header.alg != self.alg_name {
+            return Err(InvalidToken::Algorithm);
+        }
+        match (header.kid, self.kid.as_deref()) {
+            (Some(given), Some(ours)) if given != ours => Err(InvalidToken::UnknownKey),
+            (Some(_), None) => Err(InvalidToken::UnknownKey),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn decode_into(part: &str, buf: &mut [u8]) -> Result<usize, InvalidToken> {
+    // A part that cannot fit is refused before any decoding work.
+    if part.len() / 4 * 3 + 3 > buf.len() {
+        return Err(InvalidToken::Malformed);
+    }
+    URL_SAFE_NO_PAD
+        .decode_slice(part, buf)
+        .map_err(|_| InvalidToken::Malformed)
+}
+
+const fn family_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => "HMAC",
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => "RSA",
+        Algorithm::ES256 | Algorithm::ES384 => "EC",
+        Algorithm::EdDSA => "Ed25519",
+        _ => "unsupported",
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("alg", &self.alg_name)
+            .field("kid", &self.kid)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}

@@ -1,0 +1,126 @@
+//! Protect axum handlers with JSON Web Tokens by declaring, on the handler,
+//! what it needs: `#[require_token(...)]`.
+//!
+//! # Quick start
+//!
+//! ```
+//! use axum::{Json, Router, extract::Path, routing::{get, post}};
+//! use jwt_guard::{Token, TokenManager, require_token};
+//! use serde_json::{Value, json};
+//!
+//! // Any valid access token.
+//! #[require_token]
+//! async fn me(token: Token) -> String {
+//!     format!("hello, {}", token.sub())
+//! }
+//!
+//! // An access token whose `sub` is the `{username}` of the path.
+//! #[require_token(sub = "username")]
+//! async fn profile(Path(username): Path<String>) -> String {
+//!     format!("{username}'s profile")
+//! }
+//!
+//! // An access token whose scope map holds `admin: true`.
+//! #[require_token(scope(admin = true))]
+//! async fn admin() -> &'static str {
+//!     "admin area"
+//! }
+//!
+//! async fn login(manager: TokenManager) -> Json<Value> {
+//!     // (check the user's password first)
+//!     let access = manager.access_token("alice").fresh(true).sign().unwrap();
+//!     let refresh = manager.refresh_token("alice").sign().unwrap();
+//!     Json(json!({ "access_token": access.as_str(), "refresh_token": refresh.as_str() }))
+//! }
+//!
+//! # fn main() -> Result<(), jwt_guard::ConfigError> {
+//! let manager = TokenManager::builder()
+//!     .issuer("my-api")
+//!     .hs256(jwt_guard::generate_secret()) // keep a real secret in JWT_GUARD_SECRET
+//!     .build()?;
+//!
+//! let app: Router = Router::new()
+//!     .route("/login", post(login))
+//!     .route("/me", get(me))
+//!     .route("/users/{username}", get(profile))
+//!     .route("/admin", get(admin))
+//!     .layer(manager.layer());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A refused request never reaches the handler's other extractors (its body
+//! is not read): it gets a 400, 401 or 403 with an RFC 6750
+//! `WWW-Authenticate` header and a JSON body `{"error": …, "message": …}`.
+//! See [`require_token`] for every form of the attribute, and
+//! [`TokenManager`] for issuing, verifying and revoking tokens.
+//!
+//! # Features
+//!
+//! - `aws-lc-rs` (default): crypto through aws-lc-rs.
+//! - `rust-crypto`: pure-Rust crypto through the RustCrypto crates. When
+//!   both are enabled, aws-lc-rs is used.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Nothing an attacker sends may panic the verifier.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+#[allow(unused_extern_crates)] // lets expansions name `::jwt_guard` inside this crate
+extern crate self as jwt_guard;
+
+mod claims;
+mod config;
+mod error;
+mod guard;
+mod keys;
+mod manager;
+mod revocation;
+mod token;
+mod transport;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use claims::{Scope, TokenKind};
+pub use config::TokenManagerBuilder;
+pub use error::{
+    AuthError, ConfigError, Forbidden, InvalidRequest, InvalidToken, IssueError, StoreError,
+};
+pub use manager::{Clock, IssuedToken, SystemClock, TokenBuilder, TokenManager};
+pub use revocation::{BoxFuture, Lookup, MemoryStore, RevocationStore};
+pub use token::Token;
+pub use transport::{CSRF_HEADER, Location, clear_cookies};
+
+#[doc(inline)]
+pub use jwt_guard_macros::require_token;
+
+/// A random HMAC secret of 48 bytes, base64url-encoded (64 characters): for
+/// development, or to print once and keep in `JWT_GUARD_SECRET`.
+///
+/// Tokens signed with a generated secret do not survive a restart unless
+/// the secret is kept.
+///
+/// ```
+/// let secret = jwt_guard::generate_secret();
+/// assert_eq!(secret.len(), 64);
+/// ```
+///
+/// # Panics
+/// When the operating system has no random source, which a server cannot
+/// run without.
+#[must_use]
+pub fn generate_secret() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 48];
+    #[allow(clippy::expect_used)]
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,186 @@
+//! [`Token`]: a verified token, and its extractors.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::__private::Spec;
+use crate::claims::{Claims, Scope, TokenKind};
+
+/// A verified token: its signature, lifetime, issuer, audience, kind and
+/// revocation have been checked, and the handler's requirement met.
+///
+/// Take it as a handler parameter after `#[require_token]` (or
+/// `Option<Token>` after `#[require_token(optional)]`). Used without the
+/// attribute, `Token` verifies on its own and requires a valid access token,
+/// as a bare `#[require_token]` does. Cheap to clone.
+///
+/// ```
+/// use jwt_guard::{Token, require_token};
+///
+/// #[require_token]
+/// async fn me(token: Token) -> String {
+///     format!("{} (fresh: {})", token.sub(), token.is_fresh())
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Token {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    encoded: Box<str>,
+    claims: Claims,
+}
+
+/// Set in the request extensions by the guard: what it found.
+#[derive(Clone)]
+pub(crate) struct Verified(pub(crate) Option<Token>);
+
+impl Token {
+    pub(crate) fn new(encoded: &str, claims: Claims) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                encoded: encoded.into(),
+                claims,
+            }),
+        }
+    }
+
+    pub(crate) fn claims(&self) -> &Claims {
+        &self.inner.claims
+    }
+
+    /// The subject (`sub`).
+    #[must_use]
+    pub fn sub(&self) -> &str {
+        &self.claims().sub
+    }
+
+    /// The unique id (`jti`).
+    #[must_use]
+    pub fn jti(&self) -> &str {
+        &self.claims().jti
+    }
+
+    /// Access or refresh (`type`).
+    #[must_use]
+    pub fn kind(&self) -> TokenKind {
+        self.claims().kind
+    }
+
+    /// Whether this access token was issued by a real login (`fresh`).
+    #[must_use]
+    pub fn is_fresh(&self) -> bool {
+        self.claims().fresh
+    }
+
+    /// The issue time (`iat`), in whole seconds.
+    #[must_use]
+    pub fn issued_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.claims().iat)
+    }
+
+    /// The expiry (`exp`).
+    #[must_use]
+    pub fn expires_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.claims().exp)
+    }
+
+    /// The issue time to the millisecond, from the time-ordered `jti` when
+    /// it agrees with `iat`, else the last millisecond of `iat`'s second
+    /// (so subject revocation errs on the side of refusing).
+    pub(crate) fn issued_at_ms(&self) -> u64 {
+        let claims = self.claims();
+        let coarse = claims.iat.saturating_mul(1000).saturating_add(999);
+        let Ok(uuid) = uuid::Uuid::try_parse(&claims.jti) else {
+            return coarse;
+        };
+        match uuid.get_timestamp().map(|ts| ts.to_unix()) {
+            Some((secs, nanos)) if uuid.get_version_num() == 7 && secs == claims.iat => {
+                secs * 1000 + u64::from(nanos / 1_000_000)
+            }
+            _ => coarse,
+        }
+    }
+
+    /// The `scope` claim, if any.
+    #[must_use]
+    pub fn scope(&self) -> Option<&Scope> {
+        self.claims().scope.as_ref()
+    }
+
+    /// A claim deserialized as `T`; `None` when it is absent or not a `T`.
+    ///
+    /// ```
+    /// # use jwt_guard::Token;
+    /// # fn f(token: Token) {
+    /// let tenant: Option<String> = token.claim("tenant");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn claim<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
+        serde_json::from_value(self.claims().get(name)?).ok()
+    }
+
+    /// Every claim, registered ones included, as a JSON object.
+    #[must_use]
+    pub fn claims_json(&self) -> Map<String, Value> {
+        self.claims().to_map()
+    }
+
+    /// The encoded token, as received.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.inner.encoded
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let claims = self.claims();
+        f.debug_struct("Token")
+            .field("sub", &claims.sub)
+            .field("jti", &claims.jti)
+            .field("kind", &claims.kind)
+            .field("fresh", &claims.fresh)
+            .field("exp", &claims.exp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Token {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(Verified(found)) = parts.extensions.get::<Verified>() {
+            if let Some(token) = found {
+                return Ok(token.clone());
+            }
+        } else if let Some(token) = crate::guard::enforce(parts, &Spec::DEFAULT).await? {
+            return Ok(token);
+        }
+        // An optional guard found no token, but the handler asks for one.
+        Err(crate::guard::refuse(parts, &crate::AuthError::Missing))
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Token {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match parts.extensions.get::<Verified>() {
+            Some(Verified(found)) => Ok(found.clone()),
+            None => crate::guard::enforce(parts, &Spec::OPTIONAL).await,
+        }
+    }
+}
