@@ -81,8 +81,11 @@ struct Inner {
     clock: Arc<dyn Clock>,
     error_handler: Option<ErrorHandler>,
     /// Tokens are issued strictly after the latest subject revocation of
-    /// this process, in milliseconds since the epoch.
+    /// this process, in milliseconds since the epoch…
     issue_floor_ms: AtomicU64,
+    /// …and a subject revocation covers every token issued before it, even
+    /// when the clock has not moved since.
+    last_issued_ms: AtomicU64,
 }
 
 static GLOBAL: OnceLock<TokenManager> = OnceLock::new();
@@ -138,6 +141,7 @@ impl TokenManager {
                 clock: builder.clock,
                 error_handler: builder.error_handler,
                 issue_floor_ms: AtomicU64::new(0),
+                last_issued_ms: AtomicU64::new(0),
             }),
         })
     }
@@ -293,7 +297,9 @@ impl TokenManager {
     pub async fn revoke_subject(&self, sub: &str) -> Result<(), StoreError> {
         let inner = &*self.inner;
         let now = self.now();
-        let cutoff_ms = unix_ms(now).max(inner.issue_floor_ms.load(Ordering::Acquire));
+        let cutoff_ms = unix_ms(now)
+            .max(inner.issue_floor_ms.load(Ordering::Acquire))
+            .max(inner.last_issued_ms.load(Ordering::Acquire));
         // Tokens issued from here on get a later issue time than the cutoff.
         inner.issue_floor_ms.fetch_max(cutoff_ms, Ordering::AcqRel);
         let longest = inner.access_ttl.max(inner.refresh_ttl) + inner.leeway + 1;
@@ -341,6 +347,7 @@ impl TokenManager {
         let inner = &*self.inner;
         let floor = inner.issue_floor_ms.load(Ordering::Acquire);
         let issued_ms = unix_ms(self.now()).max(floor.saturating_add(1));
+        inner.last_issued_ms.fetch_max(issued_ms, Ordering::AcqRel);
         let iat = issued_ms / 1000;
         let ttl = builder.ttl.map_or(
             match builder.kind {
@@ -570,12 +577,11 @@ impl IssuedToken {
         self.expires_at
     }
 
-    /// Seconds from issue to expiry, as OAuth2's `expires_in`.
+    /// Seconds from `iat` to `exp`, as OAuth2's `expires_in`.
     #[must_use]
     pub fn expires_in(&self) -> u64 {
-        self.expires_at
-            .duration_since(self.issued_at)
-            .map_or(0, |d| d.as_secs())
+        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        secs(self.expires_at).saturating_sub(secs(self.issued_at))
     }
 }
 

@@ -1,0 +1,155 @@
+//! Every algorithm family round-trips; keys are checked at build time, and
+//! a token never verifies under a key of another algorithm.
+
+use axum::Router;
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jwt_guard::{Token, TokenKind, TokenManager, TokenManagerBuilder, require_token};
+
+use crate::common::*;
+
+#[require_token]
+async fn me(token: Token) -> String {
+    token.sub().to_owned()
+}
+
+fn app(manager: &TokenManager) -> Router {
+    Router::new().route("/me", get(me)).layer(manager.layer())
+}
+
+type Setter = fn(TokenManagerBuilder, Vec<u8>, Vec<u8>) -> TokenManagerBuilder;
+
+fn families() -> Vec<(&'static str, TokenManagerBuilder)> {
+    let b = || TokenManager::builder().issuer("test");
+    let pem: [(&str, Setter, &str); 9] = [
+        ("RS256", |b, k, p| b.rs256_pem(k, p), "rsa"),
+        ("RS384", |b, k, p| b.rs384_pem(k, p), "rsa"),
+        ("RS512", |b, k, p| b.rs512_pem(k, p), "rsa"),
+        ("PS256", |b, k, p| b.ps256_pem(k, p), "rsa"),
+        ("PS384", |b, k, p| b.ps384_pem(k, p), "rsa"),
+        ("PS512", |b, k, p| b.ps512_pem(k, p), "rsa"),
+        ("ES256", |b, k, p| b.es256_pem(k, p), "ec256"),
+        ("ES384", |b, k, p| b.es384_pem(k, p), "ec384"),
+        ("EdDSA", |b, k, p| b.ed25519_pem(k, p), "ed25519"),
+    ];
+    let mut all = vec![
+        ("HS256", b().hs256(SECRET)),
+        ("HS384", b().hs384(SECRET.repeat(2))),
+        ("HS512", b().hs512(SECRET.repeat(2))),
+    ];
+    for (alg, set, file) in pem {
+        all.push((
+            alg,
+            set(
+                b(),
+                key(&format!("{file}-private")),
+                key(&format!("{file}-public")),
+            ),
+        ));
+    }
+    all
+}
+
+fn header_alg(token: &str) -> String {
+    let header = token.split('.').next().unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    json["alg"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn every_family_round_trips() {
+    let managers: Vec<(&str, TokenManager)> = families()
+        .into_iter()
+        .map(|(alg, b)| (alg, b.build().unwrap_or_else(|e| panic!("{alg}: {e}"))))
+        .collect();
+    for (alg, manager) in &managers {
+        let token = access(manager, "alice");
+        assert_eq!(&header_alg(&token), alg);
+        let reply = get_with(&app(manager), "/me", &token).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.text.as_str()),
+            (200, "alice"),
+            "{alg}"
+        );
+        let verified = manager.verify(&token, TokenKind::Access).await.unwrap();
+        assert_eq!(verified.sub(), "alice");
+
+        // No other manager accepts it: the algorithm is pinned to the key.
+        for (other_alg, other) in &managers {
+            if other_alg == alg {
+                continue;
+            }
+            let reply = get_with(&app(other), "/me", &token).await;
+            assert_eq!(reply.status, 401, "{alg} token on {other_alg} manager");
+            assert_eq!(reply.error().0, "invalid_token");
+        }
+    }
+}
+
+#[test]
+fn keys_are_checked_at_build() {
+    let cases: Vec<(&str, TokenManagerBuilder, &str)> = vec![
+        (
+            "hs256",
+            TokenManager::builder().hs256("short"),
+            "at least 32 bytes",
+        ),
+        (
+            "hs512",
+            TokenManager::builder().hs512(""),
+            "at least 32 bytes",
+        ),
+        (
+            "rs256_pem",
+            TokenManager::builder().rs256_pem(key("ec256-private"), key("ec256-public")),
+            "not a PEM RSA key",
+        ),
+        (
+            "es256_pem",
+            TokenManager::builder().es256_pem(key("ec384-private"), key("ec384-public")),
+            "",
+        ),
+        (
+            "rs256_pem",
+            TokenManager::builder().rs256_pem(key("rsa-private"), key("rsa2-public")),
+            "not a pair",
+        ),
+        (
+            "ed25519_pem",
+            TokenManager::builder().ed25519_pem(b"not a pem", key("ed25519-public")),
+            "not a PEM Ed25519 key",
+        ),
+        (
+            "rs256_pem",
+            TokenManager::builder()
+                .hs256(SECRET)
+                .rs256_pem(key("rsa-private"), key("rsa-public")),
+            "already set by `hs256`",
+        ),
+    ];
+    for (setting, builder, needle) in cases {
+        let err = builder.build().unwrap_err();
+        assert_eq!(err.setting(), setting, "{err}");
+        assert!(err.to_string().contains(needle), "{err} lacks {needle}");
+    }
+    // Weak secrets are allowed only when asked for, for tests.
+    assert!(
+        TokenManager::builder()
+            .hs256("short")
+            .allow_weak_secret(true)
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn debug_never_prints_a_secret() {
+    let m = manager();
+    let printed = format!("{m:?} {:?}", builder());
+    assert!(!printed.contains(SECRET));
+    assert!(printed.contains("[redacted]"));
+    let token = m.access_token("alice").sign().unwrap();
+    assert!(!format!("{token:?}").contains(token.as_str()));
+}

@@ -1,0 +1,218 @@
+//! Guarded handlers alongside other extractors, `Token` without the
+//! attribute, the manager as an extractor, and the refusal log.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{Request, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jwt_guard::{Token, TokenManager, require_token};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+#[derive(Clone)]
+struct AppState {
+    greeting: &'static str,
+}
+
+#[derive(Deserialize)]
+struct Page {
+    page: u32,
+}
+
+#[derive(Deserialize)]
+struct NewPost {
+    title: String,
+}
+
+/// Docs and attributes survive the expansion.
+#[require_token(sub = "username")]
+#[allow(clippy::unused_async)]
+async fn everything(
+    State(state): State<AppState>,
+    Path((username, id)): Path<(String, u32)>,
+    Query(page): Query<Page>,
+    token: Token,
+    Json(post): Json<NewPost>,
+) -> Json<Value> {
+    Json(json!({
+        "greeting": state.greeting,
+        "user": username,
+        "id": id,
+        "page": page.page,
+        "sub": token.sub(),
+        "title": post.title,
+    }))
+}
+
+#[require_token]
+#[axum::debug_handler(state = AppState)]
+async fn debugged(State(state): State<AppState>, token: Token) -> String {
+    format!("{} {}", state.greeting, token.sub())
+}
+
+/// No attribute: `Token` verifies by itself, as a bare `#[require_token]`.
+async fn plain(token: Token) -> String {
+    token.sub().to_owned()
+}
+
+async fn maybe(token: Option<Token>) -> String {
+    token.map_or_else(|| "nobody".to_owned(), |t| t.sub().to_owned())
+}
+
+async fn login(manager: TokenManager) -> String {
+    manager.access_token("new").sign().unwrap().into_string()
+}
+
+fn app(manager: &TokenManager) -> Router {
+    Router::new()
+        .route("/users/{username}/posts/{id}", post(everything))
+        .route("/debugged", get(debugged))
+        .route("/plain", get(plain))
+        .route("/maybe", get(maybe))
+        .route("/login", post(login))
+        .with_state(AppState { greeting: "hi" })
+        .layer(manager.layer())
+}
+
+#[tokio::test]
+async fn works_beside_state_path_query_and_json() {
+    let m = manager();
+    let token = access(&m, "alice");
+    let request = Request::post("/users/alice/posts/7?page=2")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"title":"Hello"}"#))
+        .unwrap();
+    let reply = send(&app(&m), request).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!({"greeting": "hi", "user": "alice", "id": 7, "page": 2, "sub": "alice", "title": "Hello"})
+    );
+}
+
+#[tokio::test]
+async fn works_with_debug_handler() {
+    let m = manager();
+    let reply = get_with(&app(&m), "/debugged", &access(&m, "alice")).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.text.as_str()),
+        (200, "hi alice")
+    );
+    assert_eq!(send(&app(&m), req("/debugged", None)).await.status, 401);
+}
+
+#[tokio::test]
+async fn token_alone_requires_a_valid_access_token() {
+    let m = manager();
+    let app = app(&m);
+    assert_eq!(
+        get_with(&app, "/plain", &access(&m, "alice")).await.text,
+        "alice"
+    );
+    send(&app, req("/plain", None))
+        .await
+        .assert_refused(401, r#"Bearer realm="test""#, None);
+    let refresh = m.refresh_token("alice").sign().unwrap();
+    assert_eq!(get_with(&app, "/plain", refresh.as_str()).await.status, 401);
+
+    assert_eq!(send(&app, req("/maybe", None)).await.text, "nobody");
+    assert_eq!(
+        get_with(&app, "/maybe", &access(&m, "bob")).await.text,
+        "bob"
+    );
+    assert_eq!(get_with(&app, "/maybe", "bad.to.ken").await.status, 401);
+}
+
+#[tokio::test]
+async fn the_manager_is_an_extractor() {
+    let m = manager();
+    let request = Request::post("/login").body(Body::empty()).unwrap();
+    let reply = send(&app(&m), request).await;
+    assert_eq!(reply.status, 200);
+    let token = m
+        .verify(&reply.text, jwt_guard::TokenKind::Access)
+        .await
+        .unwrap();
+    assert_eq!(token.sub(), "new");
+}
+
+#[tokio::test]
+async fn token_exposes_its_claims() {
+    let m = manager();
+    let issued = m
+        .access_token("alice")
+        .fresh(true)
+        .scope(json!({"admin": true}))
+        .claim("tenant", "acme")
+        .sign()
+        .unwrap();
+    let token = m
+        .verify(issued.as_str(), jwt_guard::TokenKind::Access)
+        .await
+        .unwrap();
+    assert_eq!(token.sub(), "alice");
+    assert_eq!(token.jti(), issued.jti());
+    assert!(token.is_fresh());
+    assert_eq!(token.as_str(), issued.as_str());
+    assert_eq!(token.expires_at(), issued.expires_at());
+    assert_eq!(token.scope().unwrap().get("admin"), Some(&json!(true)));
+    assert_eq!(token.claim::<String>("tenant").as_deref(), Some("acme"));
+    assert_eq!(token.claim::<u64>("tenant"), None);
+    let all = token.claims_json();
+    for name in [
+        "iss", "sub", "iat", "nbf", "exp", "jti", "type", "fresh", "scope", "tenant",
+    ] {
+        assert!(all.contains_key(name), "{name} missing from {all:?}");
+    }
+    assert_eq!(all["type"], "access");
+    // jti is a time-ordered UUIDv7.
+    assert_eq!(token.jti().as_bytes()[14], b'7');
+}
+
+/// Collects log lines.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_refusal_is_logged_without_the_token() {
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let m = manager();
+    let app = app(&m);
+    let mut bad = access(&m, "alice");
+    bad.push('A');
+    assert_eq!(get_with(&app, "/plain", &bad).await.status, 401);
+    assert_eq!(send(&app, req("/plain", None)).await.status, 401);
+
+    let log = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("request refused"), "{log}");
+    assert!(log.contains("token signature is invalid"), "{log}");
+    assert!(log.contains("no token"), "{log}");
+    for part in bad.split('.') {
+        assert!(!log.contains(part), "the log holds the token: {log}");
+    }
+    assert!(!log.contains(SECRET));
+}

@@ -1,0 +1,12 @@
+//! Behaviour of guarded handlers, driven through real axum Routers.
+
+#![allow(unreachable_pub)]
+
+mod algorithms;
+mod common;
+mod config;
+mod extractors;
+mod forms;
+mod order;
+mod revocation;
+mod transport;

@@ -1,0 +1,200 @@
+//! Revoking one token, and every token of a subject.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use jwt_guard::{
+    BoxFuture, Lookup, MemoryStore, RevocationStore, StoreError, Token, TokenKind, TokenManager,
+    require_token,
+};
+
+use crate::common::*;
+
+#[require_token]
+async fn me(token: Token) -> String {
+    token.sub().to_owned()
+}
+
+#[require_token(refresh)]
+async fn refresh(token: Token) -> String {
+    token.sub().to_owned()
+}
+
+fn app(manager: &TokenManager) -> Router {
+    Router::new()
+        .route("/me", get(me))
+        .route("/refresh", get(refresh))
+        .layer(manager.layer())
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_until_it_expires() {
+    let clock = TestClock::new();
+    let m = builder()
+        .clock(clock.clone())
+        .leeway(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let app = app(&m);
+    let token = m
+        .access_token("alice")
+        .ttl(Duration::from_secs(60))
+        .sign()
+        .unwrap();
+    let other = access(&m, "alice");
+    let verified = m.verify(token.as_str(), TokenKind::Access).await.unwrap();
+    m.revoke(&verified).await.unwrap();
+
+    get_with(&app, "/me", token.as_str()).await.assert_refused(
+        401,
+        &invalid_token("token has been revoked"),
+        Some(token.as_str()),
+    );
+    // Only that token: another of the same subject still works.
+    assert_eq!(get_with(&app, "/me", &other).await.status, 200);
+    // Still revoked at the last moment it would have been valid.
+    clock.advance(Duration::from_secs(64));
+    assert_eq!(
+        get_with(&app, "/me", token.as_str()).await.error().1,
+        "token has been revoked"
+    );
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        get_with(&app, "/me", token.as_str()).await.error().1,
+        "token has expired"
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_subject_refuses_earlier_tokens_only() {
+    let m = manager();
+    let app = app(&m);
+    let before = access(&m, "alice");
+    let refresh_before = m.refresh_token("alice").sign().unwrap();
+    let bob = access(&m, "bob");
+    m.revoke_subject("alice").await.unwrap();
+    // Issued right after, within the same second: accepted.
+    let after = access(&m, "alice");
+
+    assert_eq!(
+        get_with(&app, "/me", &before).await.error().1,
+        "token has been revoked"
+    );
+    assert_eq!(
+        get_with(&app, "/refresh", refresh_before.as_str())
+            .await
+            .error()
+            .1,
+        "token has been revoked"
+    );
+    assert_eq!(get_with(&app, "/me", &after).await.status, 200);
+    assert_eq!(get_with(&app, "/me", &bob).await.status, 200);
+}
+
+#[tokio::test]
+async fn subject_revocation_holds_with_a_frozen_clock() {
+    // Even when the clock does not move at all, a token issued after the
+    // revocation is accepted and one issued before is not.
+    let clock = TestClock::new();
+    let m = builder().clock(clock.clone()).build().unwrap();
+    let app = app(&m);
+    let before = access(&m, "alice");
+    m.revoke_subject("alice").await.unwrap();
+    let after = access(&m, "alice");
+    assert_eq!(get_with(&app, "/me", &before).await.status, 401);
+    assert_eq!(get_with(&app, "/me", &after).await.status, 200);
+    m.revoke_subject("alice").await.unwrap();
+    assert_eq!(get_with(&app, "/me", &after).await.status, 401);
+}
+
+/// A store that always fails.
+struct Broken;
+
+impl RevocationStore for Broken {
+    fn revoke_token<'a>(
+        &'a self,
+        _: &'a str,
+        _: std::time::SystemTime,
+        _: std::time::SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError::new("down")) })
+    }
+    fn revoke_subject<'a>(
+        &'a self,
+        _: &'a str,
+        _: std::time::SystemTime,
+        _: std::time::SystemTime,
+        _: std::time::SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError::new("down")) })
+    }
+    fn is_revoked<'a>(&'a self, _: &'a str, _: &'a str, _: std::time::SystemTime) -> Lookup<'a> {
+        Lookup::pending(async { Err(StoreError::new("down")) })
+    }
+}
+
+#[tokio::test]
+async fn a_failing_store_refuses_rather_than_lets_through() {
+    let m = builder().revocation_store(Broken).build().unwrap();
+    let token = access(&m, "alice");
+    let reply = get_with(&app(&m), "/me", &token).await;
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.challenge(), None);
+    assert_eq!(reply.error().0, "server_error");
+    assert!(!reply.text.contains("down"));
+    // Verify with a working manager of the same key to get a `Token`.
+    let verified = manager().verify(&token, TokenKind::Access).await.unwrap();
+    assert!(m.revoke(&verified).await.is_err());
+    assert!(m.revoke_subject("alice").await.is_err());
+}
+
+#[tokio::test]
+async fn a_custom_store_is_used() {
+    let store = std::sync::Arc::new(MemoryStore::new());
+    struct Shared(std::sync::Arc<MemoryStore>);
+    impl RevocationStore for Shared {
+        fn revoke_token<'a>(
+            &'a self,
+            j: &'a str,
+            u: std::time::SystemTime,
+            n: std::time::SystemTime,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.0.revoke_token(j, u, n)
+        }
+        fn revoke_subject<'a>(
+            &'a self,
+            s: &'a str,
+            b: std::time::SystemTime,
+            u: std::time::SystemTime,
+            n: std::time::SystemTime,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.0.revoke_subject(s, b, u, n)
+        }
+        fn is_revoked<'a>(
+            &'a self,
+            j: &'a str,
+            s: &'a str,
+            i: std::time::SystemTime,
+        ) -> Lookup<'a> {
+            self.0.is_revoked(j, s, i)
+        }
+    }
+    // Two managers (two app instances) sharing one store.
+    let a = builder()
+        .revocation_store(Shared(store.clone()))
+        .build()
+        .unwrap();
+    let b = builder()
+        .revocation_store(Shared(store.clone()))
+        .build()
+        .unwrap();
+    let token = access(&a, "alice");
+    let verified = a.verify(&token, TokenKind::Access).await.unwrap();
+    a.revoke(&verified).await.unwrap();
+    assert_eq!(store.len(), 1);
+    assert_eq!(
+        get_with(&app(&b), "/me", &token).await.error().1,
+        "token has been revoked"
+    );
+}

@@ -1,0 +1,242 @@
+//! Where tokens are read: header, cookie with CSRF, query; and that a
+//! refused request never reaches the body.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request as AxumRequest, State};
+use axum::http::{Request, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jwt_guard::{Location, Token, TokenManager, require_token};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+#[require_token]
+async fn header_or_default(token: Token) -> String {
+    token.sub().to_owned()
+}
+
+#[require_token(location(query))]
+async fn query_only(token: Token) -> String {
+    token.sub().to_owned()
+}
+
+#[require_token(location(cookie))]
+async fn cookie_only(token: Token) -> String {
+    token.sub().to_owned()
+}
+
+#[require_token(refresh, location(cookie))]
+async fn cookie_refresh(token: Token) -> String {
+    format!("refresh {}", token.sub())
+}
+
+/// Counts how often a body extractor runs.
+#[derive(Clone, Default)]
+struct Reads(Arc<AtomicUsize>);
+
+struct CountedJson(Value);
+
+impl FromRequest<Reads> for CountedJson {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(req: AxumRequest, state: &Reads) -> Result<Self, Self::Rejection> {
+        state.0.fetch_add(1, Ordering::SeqCst);
+        let Json(value) = Json::<Value>::from_request(req, state)
+            .await
+            .map_err(axum::response::IntoResponse::into_response)?;
+        Ok(Self(value))
+    }
+}
+
+#[require_token]
+async fn create(State(_reads): State<Reads>, CountedJson(body): CountedJson) -> String {
+    body["title"].as_str().unwrap_or_default().to_owned()
+}
+
+fn app(manager: &TokenManager) -> Router {
+    Router::new()
+        .route("/h", get(header_or_default).post(header_or_default))
+        .route("/q", get(query_only))
+        .route("/c", get(cookie_only).post(cookie_only))
+        .route("/refresh", post(cookie_refresh))
+        .layer(manager.layer())
+}
+
+fn with_cookies(method: &str, uri: &str, cookies: &str, csrf: Option<&str>) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::COOKIE, cookies);
+    if let Some(csrf) = csrf {
+        request = request.header("x-csrf-token", csrf);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn query_location_reads_access_token_parameter() {
+    let m = manager();
+    let token = access(&m, "alice");
+    let reply = send(&app(&m), req(&format!("/q?x=1&access_token={token}"), None)).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    // Not read where the handler does not look.
+    let reply = send(&app(&m), req(&format!("/h?access_token={token}"), None)).await;
+    assert_eq!(reply.status, 401);
+    // Twice in the query is ambiguous.
+    let reply = send(
+        &app(&m),
+        req(
+            &format!("/q?access_token={token}&access_token={token}"),
+            None,
+        ),
+    )
+    .await;
+    reply.assert_refused(
+        400,
+        r#"Bearer realm="test", error="invalid_request", error_description="a token was sent in more than one place""#,
+        Some(&token),
+    );
+}
+
+#[tokio::test]
+async fn header_and_query_together_is_400() {
+    let m = builder()
+        .locations([Location::Header, Location::Query])
+        .build()
+        .unwrap();
+    let token = access(&m, "alice");
+    let reply = send(
+        &app(&m),
+        req(&format!("/h?access_token={token}"), Some(&token)),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.error().0, "invalid_request");
+    let reply = send(&app(&m), req(&format!("/h?access_token={token}"), None)).await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn cookie_transport_with_csrf() {
+    let m = manager();
+    let app = app(&m);
+    let issued = m.access_token("alice").sign().unwrap();
+    // What `cookies()` sets is what the guard reads.
+    let set: Vec<String> = {
+        use axum::response::IntoResponse;
+        let response = (issued.cookies(), "ok").into_response();
+        response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(set.len(), 2);
+    assert!(set[0].starts_with(&format!("access_token_cookie={};", issued.as_str())));
+    assert!(
+        set[0].contains("HttpOnly")
+            && set[0].contains("Secure")
+            && set[0].contains("SameSite=Strict")
+    );
+    assert!(set[1].starts_with(&format!("csrf_access_token={};", issued.jti())));
+    assert!(!set[1].contains("HttpOnly"));
+
+    let cookies = format!(
+        "access_token_cookie={}; csrf_access_token={}",
+        issued.as_str(),
+        issued.jti()
+    );
+    // Safe methods need no CSRF header.
+    let reply = send(&app, with_cookies("GET", "/c", &cookies, None)).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    // Unsafe methods need the header to match the cookie…
+    let reply = send(
+        &app,
+        with_cookies("POST", "/c", &cookies, Some(issued.jti())),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    for csrf in [None, Some("wrong"), Some("")] {
+        let reply = send(&app, with_cookies("POST", "/c", &cookies, csrf)).await;
+        reply.assert_refused(
+            401,
+            &invalid_token("CSRF token missing or does not match"),
+            Some(issued.as_str()),
+        );
+    }
+    // …and the token itself: a CSRF pair planted beside a stolen cookie fails.
+    let planted = format!(
+        "access_token_cookie={}; csrf_access_token=planted",
+        issued.as_str()
+    );
+    let reply = send(&app, with_cookies("POST", "/c", &planted, Some("planted"))).await;
+    assert_eq!(reply.status, 401);
+    // The manager's default locations do not include cookies.
+    let reply = send(&app, with_cookies("GET", "/h", &cookies, None)).await;
+    assert_eq!(reply.status, 401);
+}
+
+#[tokio::test]
+async fn refresh_cookie_has_its_own_csrf_pair() {
+    let m = manager();
+    let refresh = m.refresh_token("alice").sign().unwrap();
+    let cookies = format!(
+        "refresh_token_cookie={}; csrf_refresh_token={}",
+        refresh.as_str(),
+        refresh.jti()
+    );
+    let reply = send(
+        &app(&m),
+        with_cookies("POST", "/refresh", &cookies, Some(refresh.jti())),
+    )
+    .await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.text.as_str()),
+        (200, "refresh alice")
+    );
+    let cleared = {
+        use axum::response::IntoResponse;
+        jwt_guard::clear_cookies().into_response()
+    };
+    let values: Vec<_> = cleared
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .collect();
+    assert_eq!(values.len(), 4);
+    assert!(
+        values
+            .iter()
+            .all(|v| v.to_str().unwrap().contains("Max-Age=0"))
+    );
+}
+
+#[tokio::test]
+async fn a_refused_request_never_reads_the_body() {
+    let m = manager();
+    let reads = Reads::default();
+    let app = Router::new()
+        .route("/posts", post(create))
+        .with_state(reads.clone())
+        .layer(m.layer());
+    let post = |token: Option<&str>| {
+        let mut request = Request::post("/posts").header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request
+            .body(Body::from(json!({"title": "hi"}).to_string()))
+            .unwrap()
+    };
+    assert_eq!(send(&app, post(None)).await.status, 401);
+    assert_eq!(send(&app, post(Some("bad.token.here"))).await.status, 401);
+    assert_eq!(reads.0.load(Ordering::SeqCst), 0);
+    let reply = send(&app, post(Some(&access(&m, "alice")))).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "hi"));
+    assert_eq!(reads.0.load(Ordering::SeqCst), 1);
+}
