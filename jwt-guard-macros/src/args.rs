@@ -143,7 +143,10 @@ impl Args {
                     _ => &mut self.optional,
                 };
                 if slot.is_some() {
-                    errors.at(key.span(), format!("duplicate argument `{name}`"));
+                    errors.at(
+                        key.span(),
+                        format!("duplicate argument `{name}`; write it once"),
+                    );
                 }
                 *slot = Some(key.clone());
             }
@@ -291,7 +294,9 @@ impl Args {
             "location" => {
                 let content = parenthesized(key, input, "location(header, cookie)")?;
                 let mut entries: Vec<(Location, Ident)> = Vec::new();
+                let mut written = 0;
                 while !content.is_empty() {
+                    written += 1;
                     let ident = content.call(Ident::parse_any)?;
                     let location = match ident.to_string().as_str() {
                         "header" => Some(Location::Header),
@@ -315,7 +320,7 @@ impl Args {
                         content.parse::<Token![,]>()?;
                     }
                 }
-                if entries.is_empty() && self.locations.is_none() {
+                if written == 0 {
                     errors.at(
                         key.span(),
                         "`location(..)` needs at least one of `header`, `cookie`, `query`",
@@ -406,14 +411,16 @@ impl Args {
             }
             let _ = refresh;
         }
-        if let Some(overrides) = &self.overrides {
-            if self.path.is_empty() && self.claims.is_none() && self.scope.is_none() {
-                errors.at(
-                    overrides.keyword.span(),
-                    "`override(..)` has nothing to override: it skips `sub`, `path(..)`, `claims(..)` \
-                     and `scope(..)` checks, so add one of them",
-                );
-            }
+        if let Some(overrides) = &self.overrides
+            && self.path.is_empty()
+            && self.claims.is_none()
+            && self.scope.is_none()
+        {
+            errors.at(
+                overrides.keyword.span(),
+                "`override(..)` has nothing to override: it skips `sub`, `path(..)`, `claims(..)` \
+                 and `scope(..)` checks, so add one of them",
+            );
         }
     }
 }

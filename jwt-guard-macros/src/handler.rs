@@ -80,9 +80,7 @@ pub(crate) fn check(item: &ItemFn, args: &Args, errors: &mut Errors) -> Handler 
 
     let mut handler = Handler::default();
     for check in &args.path {
-        if check.param_ident == "__jwt_guard_invalid"
-            || bound.iter().any(|b| *b == check.param_ident)
-        {
+        if check.param_ident == "__jwt_guard_invalid" || bound.contains(&check.param_ident) {
             continue;
         }
         if let Some(ty) = structs.first() {

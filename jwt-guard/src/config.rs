@@ -209,7 +209,7 @@ impl TokenManagerBuilder {
         self
     }
 
-    /// Where revocations are kept. Defaults to a [`MemoryStore`].
+    /// Where revocations are kept. Defaults to a [`MemoryStore`](crate::MemoryStore).
     pub fn revocation_store(mut self, store: impl RevocationStore) -> Self {
         self.store = Some(Arc::new(store));
         self

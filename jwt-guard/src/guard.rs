@@ -152,10 +152,10 @@ fn misconfigured_param(param: &str) -> AuthError {
 /// An override entry is looked up in the scope map first, then among the
 /// top-level claims.
 fn override_holds(claims: &Claims, key: &str, lit: Lit) -> bool {
-    if let Some(Scope::Map(map)) = &claims.scope {
-        if let Some(value) = map.get(key) {
-            return lit_matches(lit, &ClaimRef::Json(value));
-        }
+    if let Some(Scope::Map(map)) = &claims.scope
+        && let Some(value) = map.get(key)
+    {
+        return lit_matches(lit, &ClaimRef::Json(value));
     }
     claims
         .get_ref(key)

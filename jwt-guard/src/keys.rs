@@ -117,7 +117,7 @@ impl Keys {
                         family_name(alg)
                     ))
                 };
-                let pair = match alg {
+                match alg {
                     Algorithm::RS256
                     | Algorithm::RS384
                     | Algorithm::RS512
@@ -139,8 +139,7 @@ impl Keys {
                         return Err(bad("HMAC takes a secret, not a PEM key".into()));
                     }
                     _ => return Err(bad("unsupported algorithm".into())),
-                };
-                pair
+                }
             }
             (Material::Secret(_), alg) => {
                 return Err(bad(format!("{} takes a PEM key pair", alg_name(alg))));
@@ -153,10 +152,10 @@ impl Keys {
             ))
         })?;
 
-        let mut header = serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT" });
-        if let Some(kid) = &kid {
-            header["kid"] = serde_json::Value::from(kid.as_str());
-        }
+        let header = match &kid {
+            Some(kid) => serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT", "kid": kid }),
+            None => serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT" }),
+        };
         let keys = Self {
             alg: spec.alg,
             alg_name: alg_name(spec.alg),
@@ -200,7 +199,7 @@ impl Keys {
     /// this key, and `crit`, `b64`, `zip` and `cty` are refused. Key-carrying
     /// headers (`jwk`, `jku`, `x5u`, `x5c`) are ignored. The signature is
     /// checked before the payload is decoded.
-    pub(crate) fn verify<'t>(&self, token: &'t str) -> Result<Vec<u8>, InvalidToken> {
+    pub(crate) fn verify(&self, token: &str) -> Result<Vec<u8>, InvalidToken> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())

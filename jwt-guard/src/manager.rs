@@ -168,7 +168,6 @@ impl TokenManager {
 
     /// A layer that hands this manager to every guarded handler of a router;
     /// it wins over the [installed](Self::install) one.
-    #[must_use]
     pub fn layer(&self) -> axum::Extension<Self> {
         axum::Extension(self.clone())
     }
@@ -242,10 +241,10 @@ impl TokenManager {
         if claims.iat > now.saturating_add(leeway) {
             return Err(InvalidToken::IssuedInFuture.into());
         }
-        if let Some(issuer) = &inner.issuer {
-            if claims.iss.as_deref() != Some(issuer.as_str()) {
-                return Err(InvalidToken::Issuer.into());
-            }
+        if let Some(issuer) = &inner.issuer
+            && claims.iss.as_deref() != Some(issuer.as_str())
+        {
+            return Err(InvalidToken::Issuer.into());
         }
         match (&inner.audience, &claims.aud) {
             (Some(expected), Some(aud)) if aud.contains(expected) => {}
@@ -436,7 +435,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TokenManager {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Self::from_parts(parts).ok_or_else(|| crate::guard::no_manager())
+        Self::from_parts(parts).ok_or_else(crate::guard::no_manager)
     }
 }
 

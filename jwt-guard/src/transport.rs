@@ -213,7 +213,6 @@ impl IssuedToken {
     /// (access.cookies(), Json(serde_json::json!({ "ok": true })))
     /// # }
     /// ```
-    #[must_use]
     pub fn cookies(&self) -> AppendHeaders<[(HeaderName, HeaderValue); 2]> {
         let max_age = self.expires_in();
         AppendHeaders([
@@ -236,7 +235,6 @@ impl IssuedToken {
 
 /// `Set-Cookie` headers that clear every cookie [`IssuedToken::cookies`]
 /// sets, for a logout response.
-#[must_use]
 pub fn clear_cookies() -> AppendHeaders<[(HeaderName, HeaderValue); 4]> {
     let clear = |name: &str, attributes: &str| (SET_COOKIE, set_cookie(name, "", attributes, 0));
     AppendHeaders([

@@ -5,7 +5,8 @@ use aws_lc_rs::signature::{self, ParsedPublicKey};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 pub(crate) enum Verifier {
-    Hmac(hmac::Key),
+    // Boxed: an HMAC key is over a kilobyte, a parsed public key a pointer.
+    Hmac(Box<hmac::Key>),
     Public(ParsedPublicKey),
 }
 
@@ -18,9 +19,18 @@ impl Verifier {
                 .map_err(|e| e.to_string())
         };
         match alg {
-            Algorithm::HS256 => Ok(Self::Hmac(hmac::Key::new(hmac::HMAC_SHA256, bytes))),
-            Algorithm::HS384 => Ok(Self::Hmac(hmac::Key::new(hmac::HMAC_SHA384, bytes))),
-            Algorithm::HS512 => Ok(Self::Hmac(hmac::Key::new(hmac::HMAC_SHA512, bytes))),
+            Algorithm::HS256 => Ok(Self::Hmac(Box::new(hmac::Key::new(
+                hmac::HMAC_SHA256,
+                bytes,
+            )))),
+            Algorithm::HS384 => Ok(Self::Hmac(Box::new(hmac::Key::new(
+                hmac::HMAC_SHA384,
+                bytes,
+            )))),
+            Algorithm::HS512 => Ok(Self::Hmac(Box::new(hmac::Key::new(
+                hmac::HMAC_SHA512,
+                bytes,
+            )))),
             Algorithm::RS256 => public(&signature::RSA_PKCS1_2048_8192_SHA256),
             Algorithm::RS384 => public(&signature::RSA_PKCS1_2048_8192_SHA384),
             Algorithm::RS512 => public(&signature::RSA_PKCS1_2048_8192_SHA512),

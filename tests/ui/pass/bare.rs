@@ -1,0 +1,12 @@
+use axum::Router;
+use axum::routing::get;
+use jwt_guard::{Token, require_token};
+
+#[require_token]
+async fn handler(token: Token) -> String {
+    token.sub().to_owned()
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/", get(handler));
+}

@@ -1,0 +1,10 @@
+use axum::Router;
+use axum::routing::get;
+use jwt_guard::require_token;
+
+#[require_token(scope(admin = true, level = -1, team = "core"))]
+async fn handler() {}
+
+fn main() {
+    let _app: Router = Router::new().route("/", get(handler));
+}
