@@ -19,7 +19,7 @@ const NO_MANAGER: &str =
 /// The 500 answer when no manager is reachable. Never fails open.
 pub(crate) fn no_manager() -> Response {
     let error = AuthError::Misconfigured(NO_MANAGER);
-    tracing::error!(target: "jwt_guard", detail = NO_MANAGER, "request refused: server misconfiguration");
+    crate::manager::log_refusal(&error);
     error.to_response("api")
 }
 

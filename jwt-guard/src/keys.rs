@@ -244,6 +244,11 @@ impl Keys {
             #[serde(default)]
             cty: Option<IgnoredAny>,
         }
+        // A JOSE header is a JSON object; serde would also read a struct
+        // from an array, so anything else is refused first.
+        if json.first() != Some(&b'{') {
+            return Err(InvalidToken::Header);
+        }
         let header: Header<'_> = serde_json::from_slice(json).map_err(|_| InvalidToken::Header)?;
         if header.crit.is_some()
             || header.b64.is_some()

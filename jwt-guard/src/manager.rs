@@ -395,7 +395,7 @@ impl TokenManager {
     }
 }
 
-fn log_refusal(error: &AuthError) {
+pub(crate) fn log_refusal(error: &AuthError) {
     let status = error.status().as_u16();
     match error {
         AuthError::Misconfigured(detail) => {

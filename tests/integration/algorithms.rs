@@ -18,8 +18,6 @@ fn app(manager: &TokenManager) -> Router {
     Router::new().route("/me", get(me)).layer(manager.layer())
 }
 
-type Setter = fn(TokenManagerBuilder, Vec<u8>, Vec<u8>) -> TokenManagerBuilder;
-
 fn families() -> Vec<(&'static str, TokenManagerBuilder)> {
     let b = || TokenManager::builder().issuer("test");
     let pem: [(&str, Setter, &str); 9] = [

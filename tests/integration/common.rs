@@ -48,6 +48,9 @@ pub fn access(manager: &TokenManager, sub: &str) -> String {
     manager.access_token(sub).sign().unwrap().into_string()
 }
 
+/// A builder method that takes a PEM key pair, such as `rs256_pem`.
+pub type Setter = fn(TokenManagerBuilder, Vec<u8>, Vec<u8>) -> TokenManagerBuilder;
+
 pub fn key(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/tests/keys/{name}.pem",

@@ -3,10 +3,12 @@
 #![allow(unreachable_pub)]
 
 mod algorithms;
+mod attacks;
 mod common;
 mod config;
 mod extractors;
 mod forms;
 mod order;
+mod properties;
 mod revocation;
 mod transport;
