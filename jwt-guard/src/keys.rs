@@ -145,6 +145,18 @@ impl Keys {
                 return Err(bad(format!("{} takes a PEM key pair", alg_name(alg))));
             }
         };
+        if family_name(spec.alg) == "RSA" {
+            let bits = decoding
+                .try_get_as_bytes()
+                .ok()
+                .and_then(rsa_modulus_bits)
+                .unwrap_or(0);
+            if bits < 2048 {
+                return Err(bad(format!(
+                    "RSA keys must be at least 2048 bits; this one has {bits}"
+                )));
+            }
+        }
         let verifier = backend::Verifier::new(spec.alg, &decoding).map_err(|reason| {
             bad(format!(
                 "the public key does not fit {}: {reason}",
@@ -276,6 +288,35 @@ fn decode_into(part: &str, buf: &mut [u8]) -> Result<usize, InvalidToken> {
     URL_SAFE_NO_PAD
         .decode_slice(part, buf)
         .map_err(|_| InvalidToken::Malformed)
+}
+
+/// The modulus size of a PKCS#1 `RSAPublicKey` (`SEQUENCE { n INTEGER, e
+/// INTEGER }`), read from its DER.
+fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
+    /// Reads one DER header: the tag, then the content length.
+    fn header(input: &[u8], tag: u8) -> Option<(usize, &[u8])> {
+        let (&first, rest) = input.split_first()?;
+        if first != tag {
+            return None;
+        }
+        let (&len, rest) = rest.split_first()?;
+        if len < 0x80 {
+            return Some((usize::from(len), rest));
+        }
+        let count = usize::from(len & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at(count);
+        let len = bytes.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
+        Some((len, rest))
+    }
+    let (_, body) = header(der, 0x30)?;
+    let (len, body) = header(body, 0x02)?;
+    let modulus = body.get(..len)?;
+    let significant = modulus.get(modulus.iter().position(|&b| b != 0)?..)?;
+    let (&top, _) = significant.split_first()?;
+    Some(significant.len() * 8 - top.leading_zeros() as usize)
 }
 
 const fn family_name(alg: Algorithm) -> &'static str {

@@ -115,6 +115,11 @@ fn keys_are_checked_at_build() {
             "not a pair",
         ),
         (
+            "rs256_pem",
+            TokenManager::builder().rs256_pem(key("rsa1024-private"), key("rsa1024-public")),
+            "at least 2048 bits; this one has 1024",
+        ),
+        (
             "ed25519_pem",
             TokenManager::builder().ed25519_pem(b"not a pem", key("ed25519-public")),
             "not a PEM Ed25519 key",
