@@ -375,9 +375,16 @@ impl Args {
                 format!("`{claim_name}` cannot be matched to a path parameter: {instead}"),
             );
         }
-        let param_ident = match syn::parse_str::<Ident>(&param.value()) {
-            Ok(ident) => Ident::new(&ident.to_string(), param.span()),
-            Err(_) => {
+        let name = param.value();
+        let is_identifier = name != "_"
+            && name
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let param_ident = match is_identifier {
+            true => Ident::new(&name, param.span()),
+            false => {
                 errors.at(
                     param.span(),
                     format!(
@@ -603,6 +610,9 @@ mod tests {
             (quote!(scope("a b")), "no spaces"),
             (quote!(scope()), "at least one"),
             (quote!(sub = "user-name"), "not a path parameter name"),
+            (quote!(sub = "r#type"), "not a path parameter name"),
+            (quote!(sub = ""), "not a path parameter name"),
+            (quote!(path(org = "_")), "not a path parameter name"),
             (quote!(location(body)), "unknown location"),
         ] {
             let err = parse(tokens).err().unwrap();
