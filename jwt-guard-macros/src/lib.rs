@@ -4,6 +4,8 @@
 //! hidden items of that crate. Every form of the attribute is documented on
 //! [`macro@require_token`].
 
+#![warn(unreachable_pub)]
+
 mod args;
 mod expand;
 mod handler;

@@ -62,6 +62,7 @@
 //!   both are enabled, aws-lc-rs is used.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(unreachable_pub)]
 // Nothing an attacker sends may panic the verifier.
 #![cfg_attr(
     not(test),

@@ -1,7 +1,5 @@
 //! Behaviour of guarded handlers, driven through real axum Routers.
 
-#![allow(unreachable_pub)]
-
 mod algorithms;
 mod attacks;
 mod common;

@@ -1,0 +1,305 @@
+//! Accounts and tokens: sign up, log in (JSON or the OAuth2 form), refresh,
+//! log out, change the password, delete the account.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use jwt_guard::{IssuedToken, Token, TokenKind, TokenManager, require_token};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::db::{hash_password, verify_password};
+use super::error::{ApiError, Form, Json, Path};
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// OAuth2's password grant (RFC 6749 §4.3), as FastAPI's tutorial has it.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+pub struct User {
+    username: String,
+    is_admin: bool,
+    created_at: String,
+}
+
+fn check_username(username: &str) -> Result<(), ApiError> {
+    let valid = (3..=32).contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "username must be 3 to 32 characters of a-z, 0-9, `_` and `-`",
+        ))
+    }
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    if (8..=128).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "password must be 8 to 128 characters",
+        ))
+    }
+}
+
+/// Creates an account. The first account is the admin.
+pub async fn signup(
+    State(state): State<AppState>,
+    Json(new): Json<Credentials>,
+) -> Result<impl IntoResponse, ApiError> {
+    check_username(&new.username)?;
+    check_password(&new.password)?;
+    let hash = hash_password(new.password).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO users (username, password_hash, is_admin)
+         VALUES (?, ?, NOT EXISTS (SELECT 1 FROM users))",
+    )
+    .bind(&new.username)
+    .bind(&hash)
+    .execute(&state.db)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "username_taken",
+                format!("`{}` is taken", new.username),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let user = find_user(&state, &new.username).await?;
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+async fn find_user(state: &AppState, username: &str) -> Result<User, ApiError> {
+    sqlx::query_as::<_, User>("SELECT username, is_admin, created_at FROM users WHERE username = ?")
+        .bind(username)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))
+}
+
+/// The user, if the password is theirs.
+async fn authenticate(
+    state: &AppState,
+    username: &str,
+    password: String,
+) -> Result<Option<bool>, ApiError> {
+    let row: Option<(String, bool)> =
+        sqlx::query_as("SELECT password_hash, is_admin FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&state.db)
+            .await?;
+    let (hash, is_admin) = row.map_or((None, false), |(hash, admin)| (Some(hash), admin));
+    Ok(verify_password(password, hash).await?.then_some(is_admin))
+}
+
+/// A fresh access token and a refresh token, both carrying the admin flag.
+fn token_pair(
+    manager: &TokenManager,
+    username: &str,
+    is_admin: bool,
+) -> Result<(IssuedToken, IssuedToken), ApiError> {
+    let scope = json!({ "admin": is_admin });
+    let access = manager
+        .access_token(username)
+        .fresh(true)
+        .scope(scope.clone())
+        .sign()?;
+    let refresh = manager.refresh_token(username).scope(scope).sign()?;
+    Ok((access, refresh))
+}
+
+fn token_body(access: &IssuedToken, refresh: &IssuedToken) -> Value {
+    json!({
+        "access_token": access.as_str(),
+        "refresh_token": refresh.as_str(),
+        "token_type": "Bearer",
+        "expires_in": access.expires_in(),
+    })
+}
+
+/// Logs in with a JSON body; issues a fresh access token and a refresh token.
+pub async fn login(
+    State(state): State<AppState>,
+    manager: TokenManager,
+    Json(credentials): Json<Credentials>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let Some(is_admin) = authenticate(&state, &credentials.username, credentials.password).await?
+    else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "wrong username or password",
+        ));
+    };
+    let (access, refresh) = token_pair(&manager, &credentials.username, is_admin)?;
+    Ok(axum::Json(token_body(&access, &refresh)))
+}
+
+/// OAuth2 token endpoint (form: `username`, `password`, optional
+/// `grant_type=password`), so OAuth2 clients and Swagger UI can log in.
+pub async fn token(
+    State(state): State<AppState>,
+    manager: TokenManager,
+    Form(form): Form<TokenForm>,
+) -> Result<axum::Json<Value>, ApiError> {
+    if form.grant_type.as_deref().is_some_and(|g| g != "password") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only grant_type=password is supported",
+        ));
+    }
+    let Some(is_admin) = authenticate(&state, &form.username, form.password).await? else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "wrong username or password",
+        ));
+    };
+    let (access, refresh) = token_pair(&manager, &form.username, is_admin)?;
+    Ok(axum::Json(token_body(&access, &refresh)))
+}
+
+/// Exchanges a refresh token for a new (not fresh) access token and a new
+/// refresh token; the used refresh token is revoked, so it works once.
+#[require_token(refresh)]
+pub async fn refresh(manager: TokenManager, token: Token) -> Result<axum::Json<Value>, ApiError> {
+    manager.revoke(&token).await?;
+    let scope = token
+        .claim::<Value>("scope")
+        .unwrap_or_else(|| json!({ "admin": false }));
+    let access = manager
+        .access_token(token.sub())
+        .scope(scope.clone())
+        .sign()?;
+    let refresh = manager.refresh_token(token.sub()).scope(scope).sign()?;
+    Ok(axum::Json(token_body(&access, &refresh)))
+}
+
+#[derive(Deserialize, Default)]
+pub struct Logout {
+    refresh_token: Option<String>,
+}
+
+/// Revokes the access token, and the refresh token if one is given.
+#[require_token]
+pub async fn logout(
+    manager: TokenManager,
+    token: Token,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let body: Logout = if body.is_empty() {
+        Logout::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
+    };
+    manager.revoke(&token).await?;
+    if let Some(refresh) = body.refresh_token {
+        match manager.verify(&refresh, TokenKind::Refresh).await {
+            Ok(refresh) if refresh.sub() == token.sub() => manager.revoke(&refresh).await?,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "refresh_token is not a valid refresh token of yours",
+                ));
+            }
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's profile: theirs, or any for an admin.
+#[require_token(sub = "username", override(admin = true))]
+pub async fn profile(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let user = find_user(&state, &username).await?;
+    let (posts,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM posts JOIN users ON users.id = posts.author_id WHERE users.username = ?",
+    )
+    .bind(&username)
+    .fetch_one(&state.db)
+    .await?;
+    Ok(axum::Json(json!({
+        "username": user.username,
+        "is_admin": user.is_admin,
+        "created_at": user.created_at,
+        "posts": posts,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct NewPassword {
+    new_password: String,
+}
+
+/// Changes one's own password: needs a fresh token (a real login, not a
+/// refresh). Every token of the user is revoked; log in again.
+#[require_token(fresh, sub = "username")]
+pub async fn change_password(
+    State(state): State<AppState>,
+    manager: TokenManager,
+    Path(username): Path<String>,
+    Json(body): Json<NewPassword>,
+) -> Result<StatusCode, ApiError> {
+    check_password(&body.new_password)?;
+    let hash = hash_password(body.new_password).await?;
+    let updated = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
+        .bind(&hash)
+        .bind(&username)
+        .execute(&state.db)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(ApiError::not_found("user"));
+    }
+    manager.revoke_subject(&username).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes an account and its posts: the user's own with a fresh token, or
+/// any by a (fresh) admin. Every token of the user is revoked.
+#[require_token(fresh, sub = "username", override(admin = true))]
+pub async fn delete_account(
+    State(state): State<AppState>,
+    manager: TokenManager,
+    Path(username): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let deleted = sqlx::query("DELETE FROM users WHERE username = ?")
+        .bind(&username)
+        .execute(&state.db)
+        .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(ApiError::not_found("user"));
+    }
+    manager.revoke_subject(&username).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every user: admins only.
+#[require_token(scope(admin = true))]
+pub async fn all_users(State(state): State<AppState>) -> Result<axum::Json<Vec<User>>, ApiError> {
+    let users =
+        sqlx::query_as::<_, User>("SELECT username, is_admin, created_at FROM users ORDER BY id")
+            .fetch_all(&state.db)
+            .await?;
+    Ok(axum::Json(users))
+}

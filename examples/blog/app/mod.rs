@@ -1,0 +1,45 @@
+//! The blog API: accounts, tokens and posts on SQLite. `main.rs` serves it;
+//! the end-to-end tests drive it.
+
+mod accounts;
+mod db;
+mod error;
+mod posts;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+use jwt_guard::TokenManager;
+use sqlx::SqlitePool;
+
+pub use db::open;
+
+/// What every handler shares: the database.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: SqlitePool,
+}
+
+/// Every route of the API.
+pub fn router(db: SqlitePool, manager: &TokenManager) -> Router {
+    Router::new()
+        .route("/signup", post(accounts::signup))
+        .route("/login", post(accounts::login))
+        .route("/token", post(accounts::token))
+        .route("/refresh", post(accounts::refresh))
+        .route("/logout", post(accounts::logout))
+        .route(
+            "/users/{username}",
+            get(accounts::profile).delete(accounts::delete_account),
+        )
+        .route("/users/{username}/password", put(accounts::change_password))
+        .route("/users/{username}/posts", post(posts::create))
+        .route(
+            "/users/{username}/posts/{id}",
+            put(posts::update).delete(posts::remove),
+        )
+        .route("/posts", get(posts::list))
+        .route("/posts/{id}", get(posts::show))
+        .route("/admin/users", get(accounts::all_users))
+        .with_state(AppState { db })
+        .layer(manager.layer())
+}

@@ -1,0 +1,482 @@
+//! End-to-end tests of the blog example, through its real router on an
+//! in-memory SQLite database.
+
+#[path = "../examples/blog/app/mod.rs"]
+mod app;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use jwt_guard::TokenManager;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+struct Blog {
+    app: Router,
+}
+
+struct Reply {
+    status: StatusCode,
+    challenge: Option<String>,
+    json: Value,
+}
+
+impl Blog {
+    async fn new() -> Self {
+        let manager = TokenManager::builder()
+            .hs256("the blog test secret, at least 32 bytes")
+            .build()
+            .unwrap();
+        let db = app::open("sqlite::memory:").await.unwrap();
+        Self {
+            app: app::router(db, &manager),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        self.raw(request).await
+    }
+
+    async fn raw(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        Reply {
+            status,
+            challenge,
+            json,
+        }
+    }
+
+    async fn signup(&self, username: &str, password: &str) -> Reply {
+        let body = json!({ "username": username, "password": password });
+        self.send(Method::POST, "/signup", None, Some(body)).await
+    }
+
+    /// Logs in; returns (access, refresh).
+    async fn login(&self, username: &str, password: &str) -> (String, String) {
+        let body = json!({ "username": username, "password": password });
+        let reply = self.send(Method::POST, "/login", None, Some(body)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        assert_eq!(reply.json["token_type"], "Bearer");
+        (
+            reply.json["access_token"].as_str().unwrap().to_owned(),
+            reply.json["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+fn error_code(reply: &Reply) -> &str {
+    reply.json["error"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn signup_login_post_refresh_fresh_action_logout() {
+    let blog = Blog::new().await;
+    let reply = blog.signup("alice", "correct-horse").await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(
+        reply.json["is_admin"], true,
+        "the first account is the admin"
+    );
+    let reply = blog.signup("bob", "battery-staple").await;
+    assert_eq!(
+        (reply.status, &reply.json["is_admin"]),
+        (StatusCode::CREATED, &json!(false))
+    );
+
+    // Log in and write a post.
+    let (access, refresh) = blog.login("bob", "battery-staple").await;
+    let post = json!({ "title": "Hello", "body": "My first post" });
+    let reply = blog
+        .send(Method::POST, "/users/bob/posts", Some(&access), Some(post))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.json["author"], "bob");
+    let id = reply.json["id"].as_i64().unwrap();
+    let reply = blog.send(Method::GET, "/posts", None, None).await;
+    assert_eq!(reply.json[0]["title"], "Hello");
+
+    // Refresh: a new pair; the used refresh token works once.
+    let reply = blog
+        .send(Method::POST, "/refresh", Some(&refresh), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let refreshed = reply.json["access_token"].as_str().unwrap().to_owned();
+    let reply = blog
+        .send(Method::POST, "/refresh", Some(&refresh), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.json["message"], "token has been revoked");
+    // An access token is no refresh token.
+    let reply = blog
+        .send(Method::POST, "/refresh", Some(&access), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+
+    // The refreshed token edits posts but is not fresh.
+    let change = json!({ "title": "Hello again" });
+    let reply = blog
+        .send(
+            Method::PUT,
+            &format!("/users/bob/posts/{id}"),
+            Some(&refreshed),
+            Some(change),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, &reply.json["title"]),
+        (StatusCode::OK, &json!("Hello again"))
+    );
+    let password = json!({ "new_password": "new-password-1" });
+    let reply = blog
+        .send(
+            Method::PUT,
+            "/users/bob/password",
+            Some(&refreshed),
+            Some(password.clone()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(&reply), "insufficient_user_authentication");
+    assert!(
+        reply
+            .challenge
+            .unwrap()
+            .contains("insufficient_user_authentication")
+    );
+
+    // A fresh login may change it; every older token is then revoked.
+    let (fresh, _) = blog.login("bob", "battery-staple").await;
+    let reply = blog
+        .send(
+            Method::PUT,
+            "/users/bob/password",
+            Some(&fresh),
+            Some(password),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    for old in [&access, &refreshed, &fresh] {
+        let reply = blog.send(Method::GET, "/users/bob", Some(old), None).await;
+        assert_eq!(reply.json["message"], "token has been revoked");
+    }
+    let reply = blog
+        .send(
+            Method::POST,
+            "/login",
+            None,
+            Some(json!({"username": "bob", "password": "battery-staple"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+
+    // Log out: the token is refused afterwards.
+    let (access, refresh) = blog.login("bob", "new-password-1").await;
+    let reply = blog
+        .send(Method::GET, "/users/bob", Some(&access), None)
+        .await;
+    assert_eq!(
+        (reply.status, &reply.json["posts"]),
+        (StatusCode::OK, &json!(1))
+    );
+    let reply = blog
+        .send(
+            Method::POST,
+            "/logout",
+            Some(&access),
+            Some(json!({ "refresh_token": refresh })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let reply = blog
+        .send(Method::GET, "/users/bob", Some(&access), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.json["message"], "token has been revoked");
+    let reply = blog
+        .send(Method::POST, "/refresh", Some(&refresh), None)
+        .await;
+    assert_eq!(reply.json["message"], "token has been revoked");
+}
+
+#[tokio::test]
+async fn users_act_on_their_own_resources_and_admins_on_any() {
+    let blog = Blog::new().await;
+    blog.signup("alice", "correct-horse").await;
+    blog.signup("bob", "battery-staple").await;
+    blog.signup("carol", "carol-password").await;
+    let (admin, _) = blog.login("alice", "correct-horse").await;
+    let (bob, _) = blog.login("bob", "battery-staple").await;
+    let (carol, _) = blog.login("carol", "carol-password").await;
+
+    let post = json!({ "title": "Bob's", "body": "" });
+    let reply = blog
+        .send(
+            Method::POST,
+            "/users/bob/posts",
+            Some(&bob),
+            Some(post.clone()),
+        )
+        .await;
+    let id = reply.json["id"].as_i64().unwrap();
+
+    // Carol may not write, edit or delete as bob.
+    let reply = blog
+        .send(
+            Method::POST,
+            "/users/bob/posts",
+            Some(&carol),
+            Some(post.clone()),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, error_code(&reply)),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    let uri = format!("/users/bob/posts/{id}");
+    let reply = blog.send(Method::DELETE, &uri, Some(&carol), None).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // Nor reach bob's post through her own path.
+    let reply = blog
+        .send(
+            Method::DELETE,
+            &format!("/users/carol/posts/{id}"),
+            Some(&carol),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = blog
+        .send(Method::GET, "/users/bob", Some(&carol), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = blog
+        .send(Method::GET, "/admin/users", Some(&carol), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.challenge.unwrap().ends_with(r#"scope="admin""#));
+
+    // The admin may do all of it.
+    let reply = blog
+        .send(Method::GET, "/admin/users", Some(&admin), None)
+        .await;
+    assert_eq!(reply.json.as_array().unwrap().len(), 3);
+    let reply = blog
+        .send(Method::GET, "/users/bob", Some(&admin), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reply = blog
+        .send(Method::POST, "/users/bob/posts", Some(&admin), Some(post))
+        .await;
+    assert_eq!(
+        (reply.status, &reply.json["author"]),
+        (StatusCode::CREATED, &json!("bob"))
+    );
+    let reply = blog.send(Method::DELETE, &uri, Some(&admin), None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    // …but not change another user's password: that handler has no override.
+    let reply = blog
+        .send(
+            Method::PUT,
+            "/users/bob/password",
+            Some(&admin),
+            Some(json!({"new_password": "hijacked-1"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+    // Deleting an account needs a fresh token; the admin's login is fresh.
+    let reply = blog
+        .send(Method::DELETE, "/users/carol", Some(&admin), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let reply = blog
+        .send(Method::GET, "/users/carol", Some(&carol), None)
+        .await;
+    assert_eq!(reply.json["message"], "token has been revoked");
+    let reply = blog
+        .send(Method::DELETE, "/users/bob", Some(&bob), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let reply = blog
+        .send(Method::GET, "/admin/users", Some(&admin), None)
+        .await;
+    assert_eq!(reply.json.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn oauth2_token_endpoint() {
+    let blog = Blog::new().await;
+    blog.signup("alice", "correct-horse").await;
+    let form = |body: &'static str| {
+        Request::post("/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let reply = blog
+        .raw(form(
+            "grant_type=password&username=alice&password=correct-horse",
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let access = reply.json["access_token"].as_str().unwrap();
+    let reply = blog
+        .send(Method::GET, "/admin/users", Some(access), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    let reply = blog
+        .raw(form("username=alice&password=wrong-password"))
+        .await;
+    assert_eq!(
+        (reply.status, error_code(&reply)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    let reply = blog
+        .raw(form(
+            "grant_type=client_credentials&username=alice&password=correct-horse",
+        ))
+        .await;
+    assert_eq!(error_code(&reply), "unsupported_grant_type");
+    let reply = blog.raw(form("username=alice")).await;
+    assert_eq!(
+        (reply.status, error_code(&reply)),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_json_error() {
+    let blog = Blog::new().await;
+    for (username, password, message) in [
+        ("al", "long-enough", "username must be"),
+        ("Alice", "long-enough", "username must be"),
+        ("alice", "short", "password must be"),
+    ] {
+        let reply = blog.signup(username, password).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_code(&reply), "invalid_input");
+        assert!(reply.json["message"].as_str().unwrap().starts_with(message));
+    }
+    assert_eq!(
+        blog.signup("alice", "correct-horse").await.status,
+        StatusCode::CREATED
+    );
+    let reply = blog.signup("alice", "another-pass").await;
+    assert_eq!(
+        (reply.status, error_code(&reply)),
+        (StatusCode::CONFLICT, "username_taken")
+    );
+
+    // Broken and missing bodies.
+    let broken = Request::post("/signup")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{\"username\":"))
+        .unwrap();
+    let reply = blog.raw(broken).await;
+    assert_eq!(
+        (reply.status, error_code(&reply)),
+        (StatusCode::BAD_REQUEST, "invalid_input")
+    );
+    let untyped = Request::post("/signup").body(Body::from("{}")).unwrap();
+    let reply = blog.raw(untyped).await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let reply = blog
+        .send(
+            Method::POST,
+            "/signup",
+            None,
+            Some(json!({"username": "x"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(&reply), "invalid_input");
+
+    // Unknown users and wrong passwords look the same.
+    for (username, password) in [("alice", "wrong-password"), ("nobody", "wrong-password")] {
+        let body = json!({ "username": username, "password": password });
+        let reply = blog.send(Method::POST, "/login", None, Some(body)).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.json["message"], "wrong username or password");
+    }
+
+    let (access, _) = blog.login("alice", "correct-horse").await;
+    let reply = blog
+        .send(
+            Method::POST,
+            "/users/alice/posts",
+            Some(&access),
+            Some(json!({"title": " ", "body": ""})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = blog.send(Method::GET, "/posts/999", None, None).await;
+    assert_eq!(
+        (reply.status, error_code(&reply)),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let reply = blog.send(Method::GET, "/posts?page=0", None, None).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = blog.send(Method::GET, "/posts/abc", None, None).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    // No token at all: the guard's 401, before any body is read.
+    let reply = blog
+        .send(Method::POST, "/users/alice/posts", None, Some(json!({})))
+        .await;
+    assert_eq!(
+        (reply.status, error_code(&reply)),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+}
+
+#[tokio::test]
+async fn the_database_file_is_created_and_migrated_once() {
+    let path = std::env::temp_dir().join(format!("jwt-guard-blog-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite://{}", path.display());
+    let db = app::open(&url).await.unwrap();
+    sqlx::query("INSERT INTO users (username, password_hash) VALUES ('x', 'y')")
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    // Reopening keeps the data and does not migrate twice.
+    let db = app::open(&url).await.unwrap();
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    db.close().await;
+    std::fs::remove_file(&path).unwrap();
+}
