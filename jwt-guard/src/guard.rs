@@ -78,7 +78,7 @@ async fn run(
         return Err(AuthError::NotFresh);
     }
     // 8–10: override, then sub/path/claims, then scope.
-    check_requirement(parts, spec, token.claims()).await?;
+    check_requirement(parts, spec, token.parsed()).await?;
     Ok(Some(token))
 }
 

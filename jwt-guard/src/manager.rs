@@ -225,7 +225,19 @@ impl TokenManager {
             return Err(InvalidToken::TooLarge.into());
         }
         let payload = inner.keys.verify(encoded)?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| InvalidToken::Claims)?;
+        // Ours fit on the stack; a larger (still bounded) payload goes to the heap.
+        let mut stack = [0u8; 1536];
+        let heap;
+        let json = match crate::keys::decode_into(payload, &mut stack) {
+            Ok(len) => stack.get(..len).ok_or(InvalidToken::Malformed)?,
+            Err(_) => {
+                heap = URL_SAFE_NO_PAD
+                    .decode(payload)
+                    .map_err(|_| InvalidToken::Malformed)?;
+                heap.as_slice()
+            }
+        };
+        let claims: Claims = serde_json::from_slice(json).map_err(|_| InvalidToken::Claims)?;
 
         let now = unix_ms(self.now()) / 1000;
         let leeway = inner.leeway;
@@ -260,13 +272,7 @@ impl TokenManager {
     /// Step 6: a revoked token, or a token of a subject revoked after it was
     /// issued, is refused.
     pub(crate) async fn check_revocation(&self, token: &Token) -> Result<(), AuthError> {
-        let issued_at = UNIX_EPOCH + Duration::from_millis(token.issued_at_ms());
-        match self
-            .inner
-            .store
-            .is_revoked(token.jti(), token.sub(), issued_at)
-            .await
-        {
+        match self.inner.store.is_revoked(token).await {
             Ok(false) => Ok(()),
             Ok(true) => Err(InvalidToken::Revoked.into()),
             Err(error) => {

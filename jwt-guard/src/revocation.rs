@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::SystemTime;
 
 use crate::error::StoreError;
+use crate::token::Token;
 
 /// A boxed, sendable future, as the [`RevocationStore`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -44,8 +45,10 @@ pub trait RevocationStore: Send + Sync + 'static {
         now: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Whether the token with this `jti`, subject and issue time is revoked.
-    fn is_revoked<'a>(&'a self, jti: &'a str, sub: &'a str, issued_at: SystemTime) -> Lookup<'a>;
+    /// Whether this token is revoked: its [`jti`](Token::jti) was revoked,
+    /// or its [subject](Token::sub) was revoked at or after its
+    /// [precise issue time](Token::issued_at_precise).
+    fn is_revoked<'a>(&'a self, token: &'a Token) -> Lookup<'a>;
 }
 
 /// The answer of [`RevocationStore::is_revoked`]: ready at once (an
@@ -99,14 +102,18 @@ impl fmt::Debug for Lookup<'_> {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use jwt_guard::{MemoryStore, RevocationStore};
-/// use std::time::{Duration, SystemTime};
+/// use jwt_guard::{MemoryStore, RevocationStore, TokenKind, TokenManager};
+///
+/// let manager = TokenManager::builder().hs256(jwt_guard::generate_secret()).build().unwrap();
+/// let (one, two) = (manager.access_token("alice").sign().unwrap(), manager.access_token("alice").sign().unwrap());
+/// let one = manager.verify(one.as_str(), TokenKind::Access).await.unwrap();
+/// let two = manager.verify(two.as_str(), TokenKind::Access).await.unwrap();
 ///
 /// let store = MemoryStore::new();
-/// let now = SystemTime::now();
-/// store.revoke_token("jti-1", now + Duration::from_secs(60), now).await.unwrap();
-/// assert!(store.is_revoked("jti-1", "alice", now).await.unwrap());
-/// assert!(!store.is_revoked("jti-2", "alice", now).await.unwrap());
+/// let now = std::time::SystemTime::now();
+/// store.revoke_token(one.jti(), one.expires_at(), now).await.unwrap();
+/// assert!(store.is_revoked(&one).await.unwrap());
+/// assert!(!store.is_revoked(&two).await.unwrap());
 /// # }
 /// ```
 #[derive(Default)]
@@ -195,15 +202,15 @@ impl RevocationStore for MemoryStore {
         Box::pin(std::future::ready(result))
     }
 
-    fn is_revoked<'a>(&'a self, jti: &'a str, sub: &'a str, issued_at: SystemTime) -> Lookup<'a> {
+    fn is_revoked<'a>(&'a self, token: &'a Token) -> Lookup<'a> {
         let Ok(tables) = self.tables.read() else {
             return Lookup::ready(Err(StoreError::new("memory store lock poisoned")));
         };
-        let revoked = tables.tokens.contains_key(jti)
+        let revoked = tables.tokens.contains_key(token.jti())
             || tables
                 .subjects
-                .get(sub)
-                .is_some_and(|(before, _)| issued_at <= *before);
+                .get(token.sub())
+                .is_some_and(|(before, _)| token.issued_at_precise() <= *before);
         Lookup::ready(Ok(revoked))
     }
 }
@@ -219,7 +226,10 @@ impl fmt::Debug for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use crate::{Clock, TokenKind, TokenManager};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn block<F: Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
@@ -228,27 +238,49 @@ mod tests {
             .block_on(f)
     }
 
+    #[derive(Clone)]
+    struct Fixed(Arc<AtomicU64>);
+
+    impl Clock for Fixed {
+        fn now(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_millis(self.0.load(Ordering::SeqCst))
+        }
+    }
+
     #[test]
     fn expired_entries_are_swept() {
         let store = MemoryStore::new();
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
         block(store.revoke_token("old", t0, t0)).unwrap();
         let later = t0 + Duration::from_secs(10);
         for i in 0..SWEEP_EVERY {
-            block(store.revoke_token(&format!("j{i}"), later + Duration::from_secs(60), later))
-                .unwrap();
+            let until = later + Duration::from_secs(60);
+            block(store.revoke_token(&format!("j{i}"), until, later)).unwrap();
         }
-        assert!(!block(store.is_revoked("old", "x", t0)).unwrap());
         assert_eq!(store.len(), SWEEP_EVERY as usize);
     }
 
     #[test]
     fn subject_cutoff_is_inclusive() {
+        let clock = Fixed(Arc::new(AtomicU64::new(1_800_000_000_000)));
+        let manager = TokenManager::builder()
+            .hs256("a unit test secret of at least 32 bytes")
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let token = |sub: &str| {
+            let issued = manager.access_token(sub).sign().unwrap();
+            manager.decode(issued.as_str(), TokenKind::Access).unwrap()
+        };
+        let alice = token("alice");
+        let bob = token("bob");
         let store = MemoryStore::new();
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        block(store.revoke_subject("alice", t0, t0 + Duration::from_secs(99), t0)).unwrap();
-        assert!(block(store.is_revoked("a", "alice", t0)).unwrap());
-        assert!(!block(store.is_revoked("a", "alice", t0 + Duration::from_millis(1))).unwrap());
-        assert!(!block(store.is_revoked("a", "bob", t0)).unwrap());
+        let at = alice.issued_at_precise();
+        let until = at + Duration::from_secs(99);
+        block(store.revoke_subject("alice", at, until, at)).unwrap();
+        assert!(block(store.is_revoked(&alice)).unwrap());
+        assert!(!block(store.is_revoked(&bob)).unwrap());
+        clock.0.fetch_add(1, Ordering::SeqCst);
+        assert!(!block(store.is_revoked(&token("alice"))).unwrap());
     }
 }

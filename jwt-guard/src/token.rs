@@ -53,51 +53,57 @@ impl Token {
         }
     }
 
-    pub(crate) fn claims(&self) -> &Claims {
+    pub(crate) fn parsed(&self) -> &Claims {
         &self.inner.claims
     }
 
     /// The subject (`sub`).
     #[must_use]
     pub fn sub(&self) -> &str {
-        &self.claims().sub
+        &self.parsed().sub
     }
 
     /// The unique id (`jti`).
     #[must_use]
     pub fn jti(&self) -> &str {
-        &self.claims().jti
+        &self.parsed().jti
     }
 
     /// Access or refresh (`type`).
     #[must_use]
     pub fn kind(&self) -> TokenKind {
-        self.claims().kind
+        self.parsed().kind
     }
 
     /// Whether this access token was issued by a real login (`fresh`).
     #[must_use]
     pub fn is_fresh(&self) -> bool {
-        self.claims().fresh
+        self.parsed().fresh
     }
 
     /// The issue time (`iat`), in whole seconds.
     #[must_use]
     pub fn issued_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.claims().iat)
+        UNIX_EPOCH + Duration::from_secs(self.parsed().iat)
     }
 
     /// The expiry (`exp`).
     #[must_use]
     pub fn expires_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.claims().exp)
+        UNIX_EPOCH + Duration::from_secs(self.parsed().exp)
     }
 
-    /// The issue time to the millisecond, from the time-ordered `jti` when
-    /// it agrees with `iat`, else the last millisecond of `iat`'s second
-    /// (so subject revocation errs on the side of refusing).
-    pub(crate) fn issued_at_ms(&self) -> u64 {
-        let claims = self.claims();
+    /// The issue time to the millisecond, as subject revocation compares it:
+    /// from the time-ordered `jti` when it agrees with `iat`, else the last
+    /// millisecond of `iat`'s second (so revocation errs on the side of
+    /// refusing).
+    #[must_use]
+    pub fn issued_at_precise(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.issued_at_ms())
+    }
+
+    fn issued_at_ms(&self) -> u64 {
+        let claims = self.parsed();
         let coarse = claims.iat.saturating_mul(1000).saturating_add(999);
         let Ok(uuid) = uuid::Uuid::try_parse(&claims.jti) else {
             return coarse;
@@ -113,7 +119,7 @@ impl Token {
     /// The `scope` claim, if any.
     #[must_use]
     pub fn scope(&self) -> Option<&Scope> {
-        self.claims().scope.as_ref()
+        self.parsed().scope.as_ref()
     }
 
     /// A claim deserialized as `T`; `None` when it is absent or not a `T`.
@@ -126,13 +132,13 @@ impl Token {
     /// ```
     #[must_use]
     pub fn claim<T: DeserializeOwned>(&self, name: &str) -> Option<T> {
-        serde_json::from_value(self.claims().get(name)?).ok()
+        serde_json::from_value(self.parsed().get(name)?).ok()
     }
 
     /// Every claim, registered ones included, as a JSON object.
     #[must_use]
-    pub fn claims_json(&self) -> Map<String, Value> {
-        self.claims().to_map()
+    pub fn claims(&self) -> Map<String, Value> {
+        self.parsed().to_map()
     }
 
     /// The encoded token, as received.
@@ -144,7 +150,7 @@ impl Token {
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let claims = self.claims();
+        let claims = self.parsed();
         f.debug_struct("Token")
             .field("sub", &claims.sub)
             .field("jti", &claims.jti)

@@ -129,7 +129,7 @@ impl RevocationStore for Broken {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async { Err(StoreError::new("down")) })
     }
-    fn is_revoked<'a>(&'a self, _: &'a str, _: &'a str, _: std::time::SystemTime) -> Lookup<'a> {
+    fn is_revoked<'a>(&'a self, _: &'a Token) -> Lookup<'a> {
         Lookup::pending(async { Err(StoreError::new("down")) })
     }
 }
@@ -171,13 +171,8 @@ async fn a_custom_store_is_used() {
         ) -> BoxFuture<'a, Result<(), StoreError>> {
             self.0.revoke_subject(s, b, u, n)
         }
-        fn is_revoked<'a>(
-            &'a self,
-            j: &'a str,
-            s: &'a str,
-            i: std::time::SystemTime,
-        ) -> Lookup<'a> {
-            self.0.is_revoked(j, s, i)
+        fn is_revoked<'a>(&'a self, token: &'a Token) -> Lookup<'a> {
+            self.0.is_revoked(token)
         }
     }
     // Two managers (two app instances) sharing one store.
