@@ -80,6 +80,14 @@ fn genuine_hs(header: &str, payload: &str) -> String {
 
 const HS_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
+/// Alice's valid claims with one claim set to `value`, signed with the
+/// manager's own secret: only the claims policy can refuse it.
+fn alice_with(name: &str, value: Value) -> String {
+    let mut claims = claims("alice");
+    claims[name] = value;
+    genuine_hs(HS_HEADER, &claims.to_string())
+}
+
 fn with_signature(token: &str, signature: &str) -> String {
     let (input, _) = token.rsplit_once('.').unwrap();
     format!("{input}.{signature}")
@@ -582,9 +590,7 @@ async fn registered_claims_of_the_wrong_type() {
             json!(true),
             json!([good]),
         ] {
-            let mut c = claims("alice");
-            c[name] = value;
-            target.refuses(&genuine_hs(HS_HEADER, &c.to_string())).await;
+            target.refuses(&alice_with(name, value)).await;
         }
         // Larger than any u64, written by hand.
         let text = claims("alice").to_string().replacen(
@@ -665,31 +671,25 @@ async fn token_kind_confusion() {
         json!(["access"]),
         json!(null),
     ] {
-        let mut c = claims("alice");
-        c["type"] = kind;
-        target.refuses(&genuine_hs(HS_HEADER, &c.to_string())).await;
+        target.refuses(&alice_with("type", kind)).await;
     }
     let access = target.genuine();
     target
         .refuses_at("/refresh", &access, 401, Some("invalid_token"))
         .await;
     // `fresh` as a string never counts as fresh.
-    let mut c = claims("alice");
-    c["fresh"] = json!("true");
     target
         .refuses_at(
             "/users/alice",
-            &genuine_hs(HS_HEADER, &c.to_string()),
+            &alice_with("fresh", json!("true")),
             401,
             Some("invalid_token"),
         )
         .await;
-    let mut c = claims("alice");
-    c["fresh"] = json!(false);
     target
         .refuses_at(
             "/users/alice",
-            &genuine_hs(HS_HEADER, &c.to_string()),
+            &alice_with("fresh", json!(false)),
             401,
             Some("insufficient_user_authentication"),
         )
@@ -709,36 +709,30 @@ async fn scope_values_are_not_coerced() {
         json!({"value": true}),
         json!(null),
     ] {
-        let mut c = claims("alice");
-        c["scope"] = json!({"admin": admin});
         target
             .refuses_at(
                 "/admin",
-                &genuine_hs(HS_HEADER, &c.to_string()),
+                &alice_with("scope", json!({"admin": admin})),
                 403,
                 Some("insufficient_scope"),
             )
             .await;
     }
     // A top-level `admin` claim is not the scope.
-    let mut c = claims("alice");
-    c["admin"] = json!(true);
     target
         .refuses_at(
             "/admin",
-            &genuine_hs(HS_HEADER, &c.to_string()),
+            &alice_with("admin", json!(true)),
             403,
             Some("insufficient_scope"),
         )
         .await;
     // Scope of a type the library never issues is a malformed token.
     for scope in [json!(true), json!(["admin"]), json!(1)] {
-        let mut c = claims("alice");
-        c["scope"] = scope;
         target
             .refuses_at(
                 "/admin",
-                &genuine_hs(HS_HEADER, &c.to_string()),
+                &alice_with("scope", scope),
                 401,
                 Some("invalid_token"),
             )
@@ -773,12 +767,10 @@ async fn sub_must_match_exactly() {
         json!(null),
         json!({"name": "alice"}),
     ] {
-        let mut c = claims("alice");
-        c["sub"] = sub;
         target
             .refuses_at(
                 "/users/alice",
-                &genuine_hs(HS_HEADER, &c.to_string()),
+                &alice_with("sub", sub),
                 401,
                 Some("invalid_token"),
             )
