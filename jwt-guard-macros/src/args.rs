@@ -406,7 +406,7 @@ impl Args {
     /// Checks combinations of arguments; reports each contradiction at the
     /// argument that makes it.
     pub(crate) fn validate(&self, errors: &mut Errors) {
-        if let Some(refresh) = &self.refresh {
+        if self.refresh.is_some() {
             if let Some(fresh) = &self.fresh {
                 errors.at(fresh.span(), "`fresh` cannot be combined with `refresh`: refresh tokens are never fresh; remove one");
             }
@@ -416,7 +416,6 @@ impl Args {
             if let Some(scope) = &self.scope {
                 errors.at(scope.keyword.span(), "`scope(..)` cannot be combined with `refresh`: check scope on the handlers that take access tokens");
             }
-            let _ = refresh;
         }
         if let Some(overrides) = &self.overrides
             && self.path.is_empty()
