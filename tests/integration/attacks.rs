@@ -406,7 +406,9 @@ async fn malformed_signatures() {
         format!("{sig}="),
         format!("{sig}=="),
         standard.clone(),
-        standard.replace('=', ""),
+        // The standard alphabet: `+` and `/` are not base64url.
+        format!("+{}", &sig[1..]),
+        format!("/{}", &sig[1..]),
         sig.replace('-', "+").replace('_', "/") + "+/",
         format!("{sig}A"),
         non_canonical,
