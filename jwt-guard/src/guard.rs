@@ -1,6 +1,7 @@
 //! Checks one declared requirement against a request: the order of checks
 //! of the design, from finding the token to the scope.
 
+use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -96,9 +97,15 @@ async fn check_requirement(
         return Ok(());
     }
     if !spec.path.is_empty() {
-        let params = RawPathParams::from_request_parts(parts, &())
-            .await
-            .map_err(|_| misconfigured_param(spec.path.first().map_or("", |p| p.1)))?;
+        let params = match RawPathParams::from_request_parts(parts, &()).await {
+            Ok(params) => params,
+            // A parameter that is not UTF-8 equals no claim: the client's fault.
+            Err(RawPathParamsRejection::InvalidUtf8InPathParam(_)) => {
+                let (claim, param) = spec.path.first().copied().unwrap_or(("sub", ""));
+                return Err(Forbidden::PathMismatch { claim, param }.into());
+            }
+            Err(_) => return Err(misconfigured_param(spec.path.first().map_or("", |p| p.1))),
+        };
         for &(claim, param) in spec.path {
             let value = params
                 .iter()

@@ -756,6 +756,8 @@ async fn sub_must_match_exactly() {
         ("alice\u{0}", "/users/alice"),
         ("alice", "/users/alice%00"),
         ("alice", "/users/alice%00admin"),
+        ("alice", "/users/%FF"),
+        ("alice", "/users/alice%C3"),
         ("", "/users/alice"),
     ] {
         let token = genuine_hs(HS_HEADER, &claims(sub).to_string());
