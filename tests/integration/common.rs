@@ -51,6 +51,12 @@ pub fn access(manager: &TokenManager, sub: &str) -> String {
 /// A builder method that takes a PEM key pair, such as `rs256_pem`.
 pub type Setter = fn(TokenManagerBuilder, Vec<u8>, Vec<u8>) -> TokenManagerBuilder;
 
+/// Verifies `encoded` as a token of `kind` and revokes it.
+pub async fn revoke(manager: &TokenManager, encoded: &str, kind: jwt_guard::TokenKind) {
+    let token = manager.verify(encoded, kind).await.unwrap();
+    manager.revoke(&token).await.unwrap();
+}
+
 pub fn key(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/tests/keys/{name}.pem",

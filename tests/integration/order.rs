@@ -148,11 +148,7 @@ async fn time_before_kind() {
 async fn kind_before_revocation() {
     let m = manager();
     let refresh = m.refresh_token("alice").sign().unwrap();
-    let verified = m
-        .verify(refresh.as_str(), jwt_guard::TokenKind::Refresh)
-        .await
-        .unwrap();
-    m.revoke(&verified).await.unwrap();
+    revoke(&m, refresh.as_str(), jwt_guard::TokenKind::Refresh).await;
     get_with(&app(&m), "/strict/alice", refresh.as_str())
         .await
         .assert_refused(
@@ -166,11 +162,7 @@ async fn kind_before_revocation() {
 async fn revocation_before_freshness() {
     let m = manager();
     let token = access(&m, "alice");
-    let verified = m
-        .verify(&token, jwt_guard::TokenKind::Access)
-        .await
-        .unwrap();
-    m.revoke(&verified).await.unwrap();
+    revoke(&m, &token, jwt_guard::TokenKind::Access).await;
     get_with(&app(&m), "/strict/alice", &token)
         .await
         .assert_refused(401, &invalid_token("token has been revoked"), Some(&token));
