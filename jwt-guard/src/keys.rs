@@ -47,10 +47,9 @@ pub(crate) struct KeySpec {
 
 /// The prepared key: everything a request needs is computed here once.
 pub(crate) struct Keys {
-    alg: Algorithm,
     alg_name: &'static str,
     kid: Option<String>,
-    encoding: EncodingKey,
+    signer: backend::Signer,
     verifier: backend::Verifier,
     /// The base64url header of every token this key signs.
     header_b64: String,
@@ -74,23 +73,12 @@ pub(crate) const fn alg_name(alg: Algorithm) -> &'static str {
     }
 }
 
-fn install_crypto_provider() {
-    // jsonwebtoken signs for us; with both backends compiled in it cannot
-    // pick one by itself. An error only means one is installed already.
-    #[cfg(feature = "aws-lc-rs")]
-    let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
-    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
-    let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
-    let _ = provider.install_default();
-}
-
 impl Keys {
     pub(crate) fn build(
         spec: &KeySpec,
         kid: Option<String>,
         allow_weak_secret: bool,
     ) -> Result<Self, ConfigError> {
-        install_crypto_provider();
         let setting = spec.setting;
         let bad = |reason: String| ConfigError::new(setting, reason);
         let (encoding, decoding) = match (&spec.material, spec.alg) {
@@ -157,6 +145,12 @@ impl Keys {
                 )));
             }
         }
+        let signer = backend::Signer::new(spec.alg, &encoding).map_err(|reason| {
+            bad(format!(
+                "the private key does not fit {}: {reason}",
+                alg_name(spec.alg)
+            ))
+        })?;
         let verifier = backend::Verifier::new(spec.alg, &decoding).map_err(|reason| {
             bad(format!(
                 "the public key does not fit {}: {reason}",
@@ -169,10 +163,9 @@ impl Keys {
             None => serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT" }),
         };
         let keys = Self {
-            alg: spec.alg,
             alg_name: alg_name(spec.alg),
             kid,
-            encoding,
+            signer,
             verifier,
             header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
         };
@@ -200,8 +193,8 @@ impl Keys {
 
     /// Signs `message` and returns the base64url signature.
     pub(crate) fn sign(&self, message: &[u8]) -> Result<String, IssueError> {
-        jsonwebtoken::crypto::sign(message, &self.encoding, self.alg)
-            .map_err(|e| IssueError::Sign(e.to_string()))
+        let signature = self.signer.sign(message).map_err(IssueError::Sign)?;
+        Ok(URL_SAFE_NO_PAD.encode(signature))
     }
 
     /// Checks a compact JWS and returns its payload part, still base64url.

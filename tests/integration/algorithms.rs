@@ -86,6 +86,43 @@ async fn every_family_round_trips() {
     }
 }
 
+/// Claims as an independent verifier reads them.
+#[derive(serde::Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[test]
+fn tokens_verify_with_an_independent_implementation() {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let public = |file: &str| key(&format!("{file}-public"));
+    for (alg, builder) in families() {
+        let manager = builder.build().unwrap();
+        let token = access(&manager, "alice");
+        let algorithm: Algorithm = alg.parse().unwrap();
+        let key = match alg {
+            "HS256" => DecodingKey::from_secret(SECRET.as_bytes()),
+            "HS384" | "HS512" => DecodingKey::from_secret(SECRET.repeat(2).as_bytes()),
+            "ES256" => DecodingKey::from_ec_pem(&public("ec256")).unwrap(),
+            "ES384" => DecodingKey::from_ec_pem(&public("ec384")).unwrap(),
+            "EdDSA" => DecodingKey::from_ed_pem(&public("ed25519")).unwrap(),
+            _ => DecodingKey::from_rsa_pem(&public("rsa")).unwrap(),
+        };
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&["test"]);
+        let claims = jsonwebtoken::decode::<Claims>(&token, &key, &validation)
+            .unwrap_or_else(|e| panic!("{alg}: {e}"))
+            .claims;
+        assert_eq!(
+            (claims.sub.as_str(), claims.kind.as_str()),
+            ("alice", "access"),
+            "{alg}"
+        );
+    }
+}
+
 #[test]
 fn keys_are_checked_at_build() {
     let cases: Vec<(&str, TokenManagerBuilder, &str)> = vec![

@@ -2,7 +2,7 @@
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
 pub(crate) enum Verifier {
     // Boxed: an HMAC key is over a kilobyte, a parsed public key a pointer.
@@ -49,6 +49,66 @@ impl Verifier {
         match self {
             Self::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
             Self::Public(key) => key.verify_sig(message, signature).is_ok(),
+        }
+    }
+}
+
+/// A signing key, parsed once.
+pub(crate) enum Signer {
+    Hmac(Box<hmac::Key>),
+    Rsa(signature::RsaKeyPair, &'static dyn signature::RsaEncoding),
+    Ecdsa(signature::EcdsaKeyPair),
+    Ed(signature::Ed25519KeyPair),
+}
+
+impl Signer {
+    pub(crate) fn new(alg: Algorithm, key: &EncodingKey) -> Result<Self, String> {
+        let bytes = key.as_bytes();
+        let rsa = |encoding: &'static dyn signature::RsaEncoding| {
+            signature::RsaKeyPair::from_der(bytes)
+                .map(|pair| Self::Rsa(pair, encoding))
+                .map_err(|e| e.to_string())
+        };
+        let ecdsa = |alg: &'static signature::EcdsaSigningAlgorithm| {
+            signature::EcdsaKeyPair::from_pkcs8(alg, bytes)
+                .map(Self::Ecdsa)
+                .map_err(|e| e.to_string())
+        };
+        let hmac = |alg| Ok(Self::Hmac(Box::new(hmac::Key::new(alg, bytes))));
+        match alg {
+            Algorithm::HS256 => hmac(hmac::HMAC_SHA256),
+            Algorithm::HS384 => hmac(hmac::HMAC_SHA384),
+            Algorithm::HS512 => hmac(hmac::HMAC_SHA512),
+            Algorithm::RS256 => rsa(&signature::RSA_PKCS1_SHA256),
+            Algorithm::RS384 => rsa(&signature::RSA_PKCS1_SHA384),
+            Algorithm::RS512 => rsa(&signature::RSA_PKCS1_SHA512),
+            Algorithm::PS256 => rsa(&signature::RSA_PSS_SHA256),
+            Algorithm::PS384 => rsa(&signature::RSA_PSS_SHA384),
+            Algorithm::PS512 => rsa(&signature::RSA_PSS_SHA512),
+            Algorithm::ES256 => ecdsa(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
+            Algorithm::ES384 => ecdsa(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
+            Algorithm::EdDSA => signature::Ed25519KeyPair::from_pkcs8(bytes)
+                .map(Self::Ed)
+                .map_err(|e| e.to_string()),
+            _ => Err("unsupported algorithm".into()),
+        }
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match self {
+            Self::Hmac(key) => Ok(hmac::sign(key, message).as_ref().to_vec()),
+            Self::Rsa(pair, encoding) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(*encoding, &rng, message, &mut signature)
+                    .map_err(|e| e.to_string())?;
+                Ok(signature)
+            }
+            Self::Ecdsa(pair) => pair
+                .sign(&rng, message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|e| e.to_string()),
+            Self::Ed(pair) => Ok(pair.sign(message).as_ref().to_vec()),
         }
     }
 }

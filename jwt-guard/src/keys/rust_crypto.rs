@@ -2,7 +2,7 @@
 //! parsed once.
 
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use p256::ecdsa::signature::Verifier as _;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::{Pkcs1v15Sign, Pss, RsaPublicKey};
@@ -98,5 +98,82 @@ impl Verifier {
             Self::Ed(key) => ed25519_dalek::Signature::from_slice(signature)
                 .is_ok_and(|sig| key.verify_strict(message, &sig).is_ok()),
         }
+    }
+}
+
+/// A signing key, parsed once.
+pub(crate) enum Signer {
+    Hs256(Hmac<Sha256>),
+    Hs384(Hmac<Sha384>),
+    Hs512(Hmac<Sha512>),
+    Rs256(rsa::pkcs1v15::SigningKey<Sha256>),
+    Rs384(rsa::pkcs1v15::SigningKey<Sha384>),
+    Rs512(rsa::pkcs1v15::SigningKey<Sha512>),
+    Ps256(rsa::pss::BlindedSigningKey<Sha256>),
+    Ps384(rsa::pss::BlindedSigningKey<Sha384>),
+    Ps512(rsa::pss::BlindedSigningKey<Sha512>),
+    Es256(p256::ecdsa::SigningKey),
+    Es384(p384::ecdsa::SigningKey),
+    Ed(ed25519_dalek::SigningKey),
+}
+
+impl Signer {
+    pub(crate) fn new(alg: Algorithm, key: &EncodingKey) -> Result<Self, String> {
+        use p256::pkcs8::DecodePrivateKey as _;
+        use rsa::pkcs1::DecodeRsaPrivateKey as _;
+        let bytes = key.as_bytes();
+        let e = |e: &dyn std::fmt::Display| e.to_string();
+        let rsa = || rsa::RsaPrivateKey::from_pkcs1_der(bytes).map_err(|x| e(&x));
+        Ok(match alg {
+            Algorithm::HS256 => Self::Hs256(Hmac::new_from_slice(bytes).map_err(|x| e(&x))?),
+            Algorithm::HS384 => Self::Hs384(Hmac::new_from_slice(bytes).map_err(|x| e(&x))?),
+            Algorithm::HS512 => Self::Hs512(Hmac::new_from_slice(bytes).map_err(|x| e(&x))?),
+            Algorithm::RS256 => Self::Rs256(rsa::pkcs1v15::SigningKey::new(rsa()?)),
+            Algorithm::RS384 => Self::Rs384(rsa::pkcs1v15::SigningKey::new(rsa()?)),
+            Algorithm::RS512 => Self::Rs512(rsa::pkcs1v15::SigningKey::new(rsa()?)),
+            Algorithm::PS256 => Self::Ps256(rsa::pss::BlindedSigningKey::new(rsa()?)),
+            Algorithm::PS384 => Self::Ps384(rsa::pss::BlindedSigningKey::new(rsa()?)),
+            Algorithm::PS512 => Self::Ps512(rsa::pss::BlindedSigningKey::new(rsa()?)),
+            Algorithm::ES256 => {
+                Self::Es256(p256::ecdsa::SigningKey::from_pkcs8_der(bytes).map_err(|x| e(&x))?)
+            }
+            Algorithm::ES384 => {
+                Self::Es384(p384::ecdsa::SigningKey::from_pkcs8_der(bytes).map_err(|x| e(&x))?)
+            }
+            Algorithm::EdDSA => {
+                Self::Ed(ed25519_dalek::SigningKey::from_pkcs8_der(bytes).map_err(|x| e(&x))?)
+            }
+            _ => return Err("unsupported algorithm".into()),
+        })
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Signer as _};
+        fn mac<M: Mac + Clone>(key: &M, message: &[u8]) -> Vec<u8> {
+            let mut mac = key.clone();
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }
+        let mut rng = rand::thread_rng();
+        Ok(match self {
+            Self::Hs256(key) => mac(key, message),
+            Self::Hs384(key) => mac(key, message),
+            Self::Hs512(key) => mac(key, message),
+            Self::Rs256(key) => key.sign_with_rng(&mut rng, message).to_vec(),
+            Self::Rs384(key) => key.sign_with_rng(&mut rng, message).to_vec(),
+            Self::Rs512(key) => key.sign_with_rng(&mut rng, message).to_vec(),
+            Self::Ps256(key) => key.sign_with_rng(&mut rng, message).to_vec(),
+            Self::Ps384(key) => key.sign_with_rng(&mut rng, message).to_vec(),
+            Self::Ps512(key) => key.sign_with_rng(&mut rng, message).to_vec(),
+            Self::Es256(key) => {
+                let signature: p256::ecdsa::Signature = key.sign(message);
+                signature.to_bytes().to_vec()
+            }
+            Self::Es384(key) => {
+                let signature: p384::ecdsa::Signature = key.sign(message);
+                signature.to_bytes().to_vec()
+            }
+            Self::Ed(key) => key.sign(message).to_bytes().to_vec(),
+        })
     }
 }
