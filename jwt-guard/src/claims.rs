@@ -35,9 +35,9 @@ impl fmt::Display for TokenKind {
     }
 }
 
-/// The `scope` claim: either a map of named values (`{"admin": true}`,
-/// Flask_PyJWT-style) or an OAuth2 space-delimited string (`"posts:read
-/// posts:write"`, RFC 8693 §4.2), kept as its entries.
+/// The `scope` claim: either a map of named values (`{"admin": true}`) or an
+/// OAuth2 space-delimited string (`"posts:read posts:write"`, RFC 8693 §4.2),
+/// kept as its entries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scope {
     /// A JSON object of named values.

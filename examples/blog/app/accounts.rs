@@ -18,7 +18,7 @@ pub struct Credentials {
     password: String,
 }
 
-/// OAuth2's password grant (RFC 6749 §4.3), as FastAPI's tutorial has it.
+/// OAuth2's password grant (RFC 6749 §4.3): the form OAuth2 clients send.
 #[derive(Deserialize)]
 pub struct TokenForm {
     grant_type: Option<String>,
