@@ -9,7 +9,7 @@ use axum::response::Response;
 use jsonwebtoken::Algorithm;
 
 use crate::error::{AuthError, ConfigError};
-use crate::keys::{KeySpec, Material};
+use crate::keys::{KeySpec, Keys, Material};
 use crate::manager::{Clock, SystemClock, TokenManager};
 use crate::revocation::RevocationStore;
 use crate::transport::Location;
@@ -298,7 +298,8 @@ impl TokenManagerBuilder {
                 return Err(ConfigError::new(setting, "must not be empty"));
             }
         }
-        TokenManager::from_builder(self)
+        let keys = Keys::build(key, self.kid.clone(), self.allow_weak_secret)?;
+        Ok(TokenManager::from_builder(self, keys))
     }
 
     /// Applies the `JWT_GUARD_*` settings found by `lookup` (a variable

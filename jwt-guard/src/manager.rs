@@ -115,16 +115,14 @@ impl TokenManager {
         TokenManagerBuilder::from_env()?.build()
     }
 
-    pub(crate) fn from_builder(builder: TokenManagerBuilder) -> Result<Self, ConfigError> {
-        let Some(spec) = &builder.key else {
-            return Err(ConfigError::new("key", "no signing key"));
-        };
-        let keys = Keys::build(spec, builder.kid.clone(), builder.allow_weak_secret)?;
+    /// Assembles a manager from settings `build` has checked and keys it
+    /// has prepared.
+    pub(crate) fn from_builder(builder: TokenManagerBuilder, keys: Keys) -> Self {
         let realm = builder
             .realm
             .or_else(|| builder.issuer.clone())
             .unwrap_or_else(|| "api".to_owned());
-        Ok(Self {
+        Self {
             inner: Arc::new(Inner {
                 keys,
                 issuer: builder.issuer,
@@ -143,7 +141,7 @@ impl TokenManager {
                 issue_floor_ms: AtomicU64::new(0),
                 last_issued_ms: AtomicU64::new(0),
             }),
-        })
+        }
     }
 
     /// Makes this manager the process-wide default, used by guarded handlers
