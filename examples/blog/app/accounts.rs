@@ -127,6 +127,21 @@ fn token_pair(
     Ok((access, refresh))
 }
 
+/// Checks the password and issues a token pair, as the JSON body both login
+/// endpoints answer; `None` for wrong credentials.
+async fn log_in(
+    state: &AppState,
+    manager: &TokenManager,
+    username: &str,
+    password: String,
+) -> Result<Option<Value>, ApiError> {
+    let Some(is_admin) = authenticate(state, username, password).await? else {
+        return Ok(None);
+    };
+    let (access, refresh) = token_pair(manager, username, is_admin)?;
+    Ok(Some(token_body(&access, &refresh)))
+}
+
 fn token_body(access: &IssuedToken, refresh: &IssuedToken) -> Value {
     json!({
         "access_token": access.as_str(),
@@ -142,16 +157,21 @@ pub async fn login(
     manager: TokenManager,
     Json(credentials): Json<Credentials>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Some(is_admin) = authenticate(&state, &credentials.username, credentials.password).await?
-    else {
-        return Err(ApiError::new(
+    log_in(
+        &state,
+        &manager,
+        &credentials.username,
+        credentials.password,
+    )
+    .await?
+    .map(axum::Json)
+    .ok_or_else(|| {
+        ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
             "wrong username or password",
-        ));
-    };
-    let (access, refresh) = token_pair(&manager, &credentials.username, is_admin)?;
-    Ok(axum::Json(token_body(&access, &refresh)))
+        )
+    })
 }
 
 /// OAuth2 token endpoint (form: `username`, `password`, optional
@@ -168,15 +188,16 @@ pub async fn token(
             "only grant_type=password is supported",
         ));
     }
-    let Some(is_admin) = authenticate(&state, &form.username, form.password).await? else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "wrong username or password",
-        ));
-    };
-    let (access, refresh) = token_pair(&manager, &form.username, is_admin)?;
-    Ok(axum::Json(token_body(&access, &refresh)))
+    log_in(&state, &manager, &form.username, form.password)
+        .await?
+        .map(axum::Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "wrong username or password",
+            )
+        })
 }
 
 /// Exchanges a refresh token for a new (not fresh) access token and a new
