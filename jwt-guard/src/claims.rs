@@ -1,39 +1,17 @@
-//! The claims of a token: [`TokenKind`], [`Scope`], and the strict parser of
-//! a verified payload.
+//! Steps 4 and 5 of the order of checks: the claims of a token whose
+//! signature holds, parsed once and strictly ([`Claims`], [`Scope`]), and
+//! validated ([`Claims::validate`]: time, `iss`, `aud`, kind).
 
 use std::fmt;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Whether a token is an access token or a refresh token (its `type` claim).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenKind {
-    /// A short-lived token that grants access to protected handlers.
-    Access,
-    /// A long-lived token accepted only by `#[require_token(refresh)]`
-    /// handlers, to obtain a new access token.
-    Refresh,
-}
-
-impl TokenKind {
-    /// The value of the `type` claim: `"access"` or `"refresh"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Access => "access",
-            Self::Refresh => "refresh",
-        }
-    }
-}
-
-impl fmt::Display for TokenKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::error::InvalidToken;
+use crate::kind::TokenKind;
 
 /// The `scope` claim: either a map of named values (`{"admin": true}`) or an
 /// OAuth2 space-delimited string (`"posts:read posts:write"`, RFC 8693 §4.2),
@@ -136,7 +114,71 @@ pub(crate) const RESERVED: &[&str] = &[
     "sub", "jti", "iat", "exp", "nbf", "iss", "aud", "type", "fresh", "scope",
 ];
 
+/// What every token must satisfy besides its signature: the registered
+/// claims a [`TokenManager`](crate::TokenManager) checks, prepared at build.
+#[derive(Debug, Clone)]
+pub(crate) struct Validation {
+    /// `iss` required on every token, when set.
+    pub(crate) issuer: Option<String>,
+    /// `aud` required on every token, when set; a token with an `aud` is
+    /// refused when not.
+    pub(crate) audience: Option<String>,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+    pub(crate) leeway: u64,
+}
+
 impl Claims {
+    /// Parses the base64url payload of a token whose signature holds.
+    pub(crate) fn from_payload(payload: &str) -> Result<Self, InvalidToken> {
+        // Ours fit on the stack; a larger (still bounded) payload goes to the heap.
+        let mut stack = [0u8; 1536];
+        let heap;
+        let json = match crate::keys::decode_into(payload, &mut stack) {
+            Ok(len) => stack.get(..len).ok_or(InvalidToken::Malformed)?,
+            Err(_) => {
+                heap = URL_SAFE_NO_PAD
+                    .decode(payload)
+                    .map_err(|_| InvalidToken::Malformed)?;
+                heap.as_slice()
+            }
+        };
+        serde_json::from_slice(json).map_err(|_| InvalidToken::Claims)
+    }
+
+    /// Steps 4 and 5: `exp`, `nbf` and `iat` against `now` (seconds since
+    /// the epoch) with the leeway, then `iss`, `aud` and the token kind.
+    pub(crate) fn validate(
+        &self,
+        validation: &Validation,
+        now: u64,
+        kind: TokenKind,
+    ) -> Result<(), InvalidToken> {
+        let leeway = validation.leeway;
+        if now >= self.exp.saturating_add(leeway) {
+            return Err(InvalidToken::Expired);
+        }
+        if self.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(InvalidToken::NotYetValid);
+        }
+        if self.iat > now.saturating_add(leeway) {
+            return Err(InvalidToken::IssuedInFuture);
+        }
+        if let Some(issuer) = &validation.issuer
+            && self.iss.as_deref() != Some(issuer.as_str())
+        {
+            return Err(InvalidToken::Issuer);
+        }
+        match (&validation.audience, &self.aud) {
+            (Some(expected), Some(aud)) if aud.contains(expected) => {}
+            (None, None) => {}
+            _ => return Err(InvalidToken::Audience),
+        }
+        if self.kind != kind {
+            return Err(InvalidToken::WrongKind { expected: kind });
+        }
+        Ok(())
+    }
+
     /// A top-level claim as JSON, registered ones included.
     pub(crate) fn get(&self, name: &str) -> Option<Value> {
         Some(match name {

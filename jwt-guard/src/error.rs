@@ -1,12 +1,18 @@
-//! [`AuthError`], the reason a request was refused, and its RFC 6750 response.
+//! Every error of the crate: [`AuthError`], the reason a request was
+//! refused, with its RFC 6750 response; [`ConfigError`] at build time;
+//! [`IssueError`] and [`StoreError`].
 
 use std::borrow::Cow;
+use std::error::Error as StdError;
 use std::fmt::Write as _;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::claims::TokenKind;
+use crate::kind::TokenKind;
+
+/// An underlying error kept as the [`source`](StdError::source) of ours.
+pub(crate) type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// Why a request was refused.
 ///
@@ -33,19 +39,19 @@ pub enum AuthError {
     Missing,
     /// The request is malformed: `Bearer` with no token, two `Authorization`
     /// headers, or a token in more than one place (400 `invalid_request`).
-    #[error("{0}")]
-    InvalidRequest(InvalidRequest),
+    #[error(transparent)]
+    InvalidRequest(#[from] InvalidRequest),
     /// The token failed verification (401 `invalid_token`).
-    #[error("{0}")]
-    InvalidToken(InvalidToken),
+    #[error(transparent)]
+    InvalidToken(#[from] InvalidToken),
     /// A valid access token that is not fresh, on a `fresh` handler
     /// (401 `insufficient_user_authentication`, RFC 9470).
     #[error("fresh token required")]
     NotFresh,
     /// A valid token that does not meet the handler's requirement
     /// (403 `insufficient_scope`).
-    #[error("{0}")]
-    Forbidden(Forbidden),
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// The server is misconfigured: no [`TokenManager`](crate::TokenManager)
     /// reachable, or the route lacks a path parameter the handler names (500).
     #[error("server misconfiguration: {0}")]
@@ -296,24 +302,6 @@ fn push_quoted(out: &mut String, s: &str) {
     }
 }
 
-impl From<InvalidToken> for AuthError {
-    fn from(reason: InvalidToken) -> Self {
-        Self::InvalidToken(reason)
-    }
-}
-
-impl From<InvalidRequest> for AuthError {
-    fn from(reason: InvalidRequest) -> Self {
-        Self::InvalidRequest(reason)
-    }
-}
-
-impl From<Forbidden> for AuthError {
-    fn from(reason: Forbidden) -> Self {
-        Self::Forbidden(reason)
-    }
-}
-
 /// An error while building a [`TokenManager`](crate::TokenManager): the
 /// setting that is wrong and why. Raised at start-up, never at a request.
 ///
@@ -353,11 +341,6 @@ impl ConfigError {
     pub fn reason(&self) -> &str {
         &self.reason
     }
-
-    pub(crate) fn renamed(mut self, setting: impl Into<Cow<'static, str>>) -> Self {
-        self.setting = setting.into();
-        self
-    }
 }
 
 /// An error while issuing a token.
@@ -371,30 +354,55 @@ pub enum IssueError {
     #[error("scope must be a JSON object or a space-delimited string")]
     BadScope,
     /// A claim value could not be serialized.
-    #[error("claim `{name}` could not be serialized: {source}")]
+    #[error("claim `{name}` could not be serialized")]
     Serialize {
         /// The claim name.
         name: String,
         /// The serializer's error.
         source: serde_json::Error,
     },
-    /// The signature could not be computed.
-    #[error("signing failed: {0}")]
-    Sign(String),
+    /// The signature could not be computed; the crypto backend's error is
+    /// the [`source`](StdError::source).
+    #[error("signing failed")]
+    Sign(#[source] BoxError),
 }
 
-/// An error from a [`RevocationStore`](crate::RevocationStore).
+/// An error from a [`RevocationStore`](crate::RevocationStore): what failed,
+/// and the underlying error (a connection error, say) as its
+/// [`source`](StdError::source).
+///
+/// ```
+/// use std::error::Error as _;
+/// use jwt_guard::StoreError;
+///
+/// let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+/// let err = StoreError::with_source("cannot reach the store", io);
+/// assert_eq!(err.to_string(), "revocation store error: cannot reach the store");
+/// assert_eq!(err.source().unwrap().to_string(), "refused");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("revocation store error: {message}")]
 pub struct StoreError {
-    message: String,
+    message: Cow<'static, str>,
+    #[source]
+    source: Option<BoxError>,
 }
 
 impl StoreError {
     /// A store error with a message (never put a token or secret in it).
-    pub fn new(message: impl Into<String>) -> Self {
+    pub fn new(message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A store error caused by `source`, which stays reachable through
+    /// [`source()`](StdError::source).
+    pub fn with_source(message: impl Into<Cow<'static, str>>, source: impl Into<BoxError>) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(source.into()),
         }
     }
 }

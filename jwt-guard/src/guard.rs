@@ -1,44 +1,60 @@
-//! Checks one declared requirement against a request: the order of checks
-//! of the design, from finding the token to the scope.
+//! The request pipeline: the one place that runs the order of checks, from
+//! finding the token (step 1) to the scope (step 10), holds every extractor
+//! ([`Guard`], [`Token`], `Option<Token>`, [`TokenManager`]), and builds and
+//! logs every refusal.
 
-use axum::extract::rejection::RawPathParamsRejection;
-use axum::extract::{FromRequestParts, RawPathParams};
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::response::Response;
-use serde_json::Value;
 
-use crate::__private::{Lit, Spec};
-use crate::claims::{ClaimRef, Claims, Scope};
-use crate::error::{AuthError, Forbidden, InvalidToken};
+use crate::error::{AuthError, InvalidToken};
 use crate::manager::TokenManager;
-use crate::token::{Token, Verified};
+use crate::requirement::{Requirement, Spec};
+use crate::token::Token;
 use crate::transport::{self, constant_time_eq};
 
 const NO_MANAGER: &str =
     "no TokenManager: add `manager.layer()` to the router or call `manager.install()`";
 
-/// The 500 answer when no manager is reachable. Never fails open.
-pub(crate) fn no_manager() -> Response {
-    let error = AuthError::Misconfigured(NO_MANAGER);
-    crate::manager::log_refusal(&error);
-    error.to_response("api")
+/// The extractor each expansion injects first: it runs the whole check
+/// before any other extractor, and refuses early.
+pub struct Guard<R: Requirement>(PhantomData<fn() -> R>);
+
+impl<S: Send + Sync, R: Requirement> FromRequestParts<S> for Guard<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        enforce(parts, R::SPEC).await?;
+        Ok(Self(PhantomData))
+    }
 }
 
-/// The response to `error`, through the request's manager when there is one.
-pub(crate) fn refuse(parts: &Parts, error: &AuthError) -> Response {
-    match TokenManager::from_parts(parts) {
-        Some(manager) => manager.reject(error),
-        None => no_manager(),
+impl<R: Requirement> std::fmt::Debug for Guard<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Guard").field(R::SPEC).finish()
     }
+}
+
+/// Set in the request extensions by the guard: what it found.
+#[derive(Clone)]
+struct Verified(Option<Token>);
+
+/// The manager of a request: the one [`TokenManager::layer`] put in its
+/// extensions, else the [installed](TokenManager::install) one.
+fn manager_of(parts: &Parts) -> Option<TokenManager> {
+    parts
+        .extensions
+        .get::<TokenManager>()
+        .or_else(|| TokenManager::installed())
+        .cloned()
 }
 
 /// Runs every check of `spec`; on success records what was found in the
 /// request extensions for the `Token` extractors.
-pub(crate) async fn enforce(
-    parts: &mut Parts,
-    spec: &'static Spec,
-) -> Result<Option<Token>, Response> {
-    let Some(manager) = TokenManager::from_parts(parts) else {
+async fn enforce(parts: &mut Parts, spec: &'static Spec) -> Result<Option<Token>, Response> {
+    let Some(manager) = manager_of(parts) else {
         return Err(no_manager());
     };
     match run(parts, spec, &manager).await {
@@ -46,10 +62,11 @@ pub(crate) async fn enforce(
             parts.extensions.insert(Verified(token.clone()));
             Ok(token)
         }
-        Err(error) => Err(manager.reject(&error)),
+        Err(error) => Err(reject(&manager, &error)),
     }
 }
 
+/// The order of checks, steps 1 to 10.
 async fn run(
     parts: &mut Parts,
     spec: &'static Spec,
@@ -64,7 +81,7 @@ async fn run(
             Err(AuthError::Missing)
         };
     };
-    // 3–5: decode, signature, time and registered claims, kind.
+    // 3–5: size, header, algorithm, signature; time and registered claims; kind.
     let token = manager.decode(found.token, spec.kind)?;
     if let Some(csrf) = found.csrf {
         // The CSRF value must also be this very token's.
@@ -79,119 +96,93 @@ async fn run(
         return Err(AuthError::NotFresh);
     }
     // 8–10: override, then sub/path/claims, then scope.
-    check_requirement(parts, spec, token.parsed()).await?;
+    let params = if spec.path.is_empty() {
+        None
+    } else {
+        Some(RawPathParams::from_request_parts(parts, &()).await)
+    };
+    spec.check(token.parsed(), params.as_ref())?;
     Ok(Some(token))
 }
 
-async fn check_requirement(
-    parts: &mut Parts,
-    spec: &'static Spec,
-    claims: &Claims,
-) -> Result<(), AuthError> {
-    if !spec.overrides.is_empty()
-        && spec
-            .overrides
-            .iter()
-            .all(|(key, lit)| override_holds(claims, key, *lit))
-    {
-        return Ok(());
-    }
-    if !spec.path.is_empty() {
-        let params = match RawPathParams::from_request_parts(parts, &()).await {
-            Ok(params) => params,
-            // A parameter that is not UTF-8 equals no claim: the client's fault.
-            Err(RawPathParamsRejection::InvalidUtf8InPathParam(_)) => {
-                let (claim, param) = spec.path.first().copied().unwrap_or(("sub", ""));
-                return Err(Forbidden::PathMismatch { claim, param }.into());
-            }
-            Err(_) => return Err(misconfigured_param(spec.path.first().map_or("", |p| p.1))),
-        };
-        for &(claim, param) in spec.path {
-            let value = params
-                .iter()
-                .find_map(|(name, value)| (name == param).then_some(value))
-                .ok_or_else(|| misconfigured_param(param))?;
-            if !path_matches(claims, claim, value) {
-                return Err(Forbidden::PathMismatch { claim, param }.into());
-            }
-        }
-    }
-    for &(claim, lit) in spec.claims {
-        if !claims
-            .get_ref(claim)
-            .is_some_and(|value| lit_matches(lit, &value))
-        {
-            return Err(Forbidden::ClaimMismatch { claim }.into());
-        }
-    }
-    if !spec.scope.is_empty() || !spec.scope_strings.is_empty() {
-        let scope = claims.scope.as_ref();
-        let mut missing = Vec::new();
-        for &(key, lit) in spec.scope {
-            let held = scope
-                .and_then(|s| s.get(key))
-                .is_some_and(|value| lit_matches(lit, &ClaimRef::Json(value)));
-            if !held {
-                missing.push(key);
-            }
-        }
-        for &entry in spec.scope_strings {
-            if !scope.is_some_and(|s| s.contains(entry)) {
-                missing.push(entry);
-            }
-        }
-        if !missing.is_empty() {
-            return Err(Forbidden::Scope { missing }.into());
-        }
-    }
-    Ok(())
+/// The 500 answer when no manager is reachable. Never fails open.
+fn no_manager() -> Response {
+    let error = AuthError::Misconfigured(NO_MANAGER);
+    log_refusal(&error);
+    error.to_response("api")
 }
 
-fn misconfigured_param(param: &str) -> AuthError {
-    tracing::error!(
-        target: "jwt_guard",
-        param,
-        "the handler names a path parameter its route does not have"
-    );
-    AuthError::Misconfigured("the route lacks a path parameter the handler names")
-}
-
-/// An override entry is looked up in the scope map first, then among the
-/// top-level claims.
-fn override_holds(claims: &Claims, key: &str, lit: Lit) -> bool {
-    if let Some(Scope::Map(map)) = &claims.scope
-        && let Some(value) = map.get(key)
-    {
-        return lit_matches(lit, &ClaimRef::Json(value));
-    }
-    claims
-        .get_ref(key)
-        .is_some_and(|value| lit_matches(lit, &value))
-}
-
-/// A path parameter is a string: it matches a string claim exactly, or an
-/// integer claim written in canonical decimal.
-fn path_matches(claims: &Claims, claim: &str, param: &str) -> bool {
-    match claims.get_ref(claim) {
-        Some(ClaimRef::Str(value)) => value == param,
-        Some(ClaimRef::Json(Value::String(value))) => value == param,
-        Some(ClaimRef::Int(n)) => param.parse::<u64>().ok() == Some(n) && n.to_string() == param,
-        Some(ClaimRef::Json(Value::Number(n))) => n.is_i64() && n.to_string() == param,
-        _ => false,
+/// The response to a refusal: the manager's
+/// [error handler](crate::TokenManagerBuilder::error_handler)'s, or the
+/// RFC 6750 default. Logs the refusal (never the token).
+fn reject(manager: &TokenManager, error: &AuthError) -> Response {
+    log_refusal(error);
+    match manager.error_handler() {
+        Some(handler) => handler(error),
+        None => error.to_response(manager.realm()),
     }
 }
 
-/// No coercion: `true` is not `"true"`, `1` is not `true`, `1.0` is not `1`.
-fn lit_matches(lit: Lit, value: &ClaimRef<'_>) -> bool {
-    match (lit, value) {
-        (Lit::Bool(want), ClaimRef::Bool(got)) => want == *got,
-        (Lit::Bool(want), ClaimRef::Json(Value::Bool(got))) => want == *got,
-        (Lit::Int(want), ClaimRef::Int(got)) => u64::try_from(want).is_ok_and(|w| w == *got),
-        (Lit::Int(want), ClaimRef::Json(Value::Number(got))) => {
-            got.as_i64() == Some(want) && (got.is_i64() || got.is_u64())
+fn log_refusal(error: &AuthError) {
+    let status = error.status().as_u16();
+    match error {
+        AuthError::Misconfigured(detail) => {
+            tracing::error!(target: "jwt_guard", status, detail, "request refused: server misconfiguration");
         }
-        (Lit::Str(want), ClaimRef::Str(got)) => want == *got,
-        (Lit::Str(want), ClaimRef::Json(Value::String(got))) => want == got,
-        _ => false,
+        AuthError::StoreUnavailable => {
+            tracing::error!(target: "jwt_guard", status, "request refused: revocation store unavailable");
+        }
+        AuthError::Missing => {
+            tracing::debug!(target: "jwt_guard", status, "request refused: no token");
+        }
+        _ => {
+            tracing::info!(target: "jwt_guard", status, code = error.code(), reason = %error, "request refused");
+        }
+    }
+}
+
+/// The verified token, after `#[require_token]`. Used without the
+/// attribute, it verifies on its own as a bare `#[require_token]` would.
+impl<S: Send + Sync> FromRequestParts<S> for Token {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(Verified(found)) = parts.extensions.get::<Verified>() {
+            if let Some(token) = found {
+                return Ok(token.clone());
+            }
+        } else if let Some(token) = enforce(parts, &Spec::DEFAULT).await? {
+            return Ok(token);
+        }
+        // An optional guard found no token, but the handler asks for one.
+        Err(match manager_of(parts) {
+            Some(manager) => reject(&manager, &AuthError::Missing),
+            None => no_manager(),
+        })
+    }
+}
+
+/// The verified token, or `None` when an `optional` guard found none.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Token {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match parts.extensions.get::<Verified>() {
+            Some(Verified(found)) => Ok(found.clone()),
+            None => enforce(parts, &Spec::OPTIONAL).await,
+        }
+    }
+}
+
+/// Extracts the manager given by [`TokenManager::layer`], or the installed
+/// one; refuses with 500 when there is none.
+impl<S: Send + Sync> FromRequestParts<S> for TokenManager {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        manager_of(parts).ok_or_else(no_manager)
     }
 }

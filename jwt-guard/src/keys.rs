@@ -1,5 +1,6 @@
-//! Algorithms and keys: the signing key, the verifier prepared from it once
-//! at build time, and the strict reading of a compact JWS.
+//! Step 3 of the order of checks: algorithms and keys (the signing key, the
+//! verifier prepared from it once at build time) and the strict reading of a
+//! compact JWS: size bounds, header, algorithm, signature.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -271,6 +272,7 @@ impl Keys {
     }
 }
 
+/// Decodes a base64url part into `buf`, which it must fit.
 pub(crate) fn decode_into(part: &str, buf: &mut [u8]) -> Result<usize, InvalidToken> {
     // A part that cannot fit is refused before any decoding work.
     if part.len() / 4 * 3 + 3 > buf.len() {

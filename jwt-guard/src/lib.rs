@@ -77,28 +77,50 @@
 #[allow(unused_extern_crates)] // lets expansions name `::jwt_guard` inside this crate
 extern crate self as jwt_guard;
 
+// One module per concern, each using only the modules above it, in the
+// order a request meets them.
+
+/// Steps 4–5: the strict claims parser and their validation (time, `iss`,
+/// `aud`, kind).
 mod claims;
-mod config;
+/// Every error: why a request was refused and its RFC 6750 response, bad
+/// settings, failed issuing, a failed revocation store.
 mod error;
+/// The request pipeline: runs steps 1–10 (step 7, freshness, included),
+/// holds every extractor, and builds and logs every refusal.
 mod guard;
+/// Step 3: keys and algorithms, the compact-JWS reader, signing and verifying.
 mod keys;
+/// `TokenKind`: access or refresh, the vocabulary of every layer below.
+mod kind;
+/// The token manager: settings checked once at build, issuing, verifying
+/// (steps 3–6) and revoking.
 mod manager;
+/// Steps 8–10: a handler's declared requirement and its checks (override,
+/// `sub`/path, claims, scope).
+mod requirement;
+/// Step 6: the revocation store trait and the in-memory store.
 mod revocation;
+/// A token that passed verification, and what handlers read of it.
 mod token;
+/// Steps 1–2: where the token is read from (header, cookie, query) and the
+/// CSRF check of a cookie-borne token.
 mod transport;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use claims::{Scope, TokenKind};
-pub use config::TokenManagerBuilder;
+pub use claims::Scope;
 pub use error::{
     AuthError, ConfigError, Forbidden, InvalidRequest, InvalidToken, IssueError, StoreError,
 };
-pub use manager::{Clock, IssuedToken, SystemClock, TokenBuilder, TokenManager};
-pub use revocation::{BoxFuture, Lookup, MemoryStore, RevocationStore};
+pub use kind::TokenKind;
+pub use manager::builder::TokenManagerBuilder;
+pub use manager::issue::{IssuedToken, TokenBuilder, clear_cookies};
+pub use manager::{Clock, SystemClock, TokenManager};
+pub use revocation::{MemoryStore, RevocationStore, StoreFuture};
 pub use token::Token;
-pub use transport::{CSRF_HEADER, Location, clear_cookies};
+pub use transport::{CSRF_HEADER, Location, ParseLocationError};
 
 #[doc(inline)]
 pub use jwt_guard_macros::require_token;

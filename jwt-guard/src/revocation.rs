@@ -1,4 +1,5 @@
-//! Revocation: the [`RevocationStore`] trait and the in-memory store that is
+//! Step 6 of the order of checks: revocation. The [`RevocationStore`] trait,
+//! the [`StoreFuture`] its methods return, and the in-memory store that is
 //! the embedded default.
 
 use std::collections::HashMap;
@@ -12,9 +13,6 @@ use std::time::SystemTime;
 use crate::error::StoreError;
 use crate::token::Token;
 
-/// A boxed, sendable future, as the [`RevocationStore`] methods return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
 /// Where revocations are kept, shared by every request of a
 /// [`TokenManager`](crate::TokenManager).
 ///
@@ -23,8 +21,32 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// change. Entries are only needed until `until`: a store should drop them
 /// afterwards so it never grows without bound.
 ///
+/// Every method returns a [`StoreFuture`]: [ready](StoreFuture::ready) at
+/// once for a store in this process (no allocation on the request path), or
+/// [a future](StoreFuture::new) for a store across the network.
+///
 /// A store that cannot answer must return an error: the request is then
 /// refused (500), never let through.
+///
+/// ```
+/// use std::time::SystemTime;
+/// use jwt_guard::{RevocationStore, StoreError, StoreFuture, Token};
+///
+/// /// A store whose backend is down: every request is refused.
+/// struct Down;
+///
+/// impl RevocationStore for Down {
+///     fn revoke_token<'a>(&'a self, _: &'a str, _: SystemTime, _: SystemTime) -> StoreFuture<'a, ()> {
+///         StoreFuture::new(async { Err(StoreError::new("backend unreachable")) })
+///     }
+///     fn revoke_subject<'a>(&'a self, _: &'a str, _: SystemTime, _: SystemTime, _: SystemTime) -> StoreFuture<'a, ()> {
+///         StoreFuture::ready(Err(StoreError::new("backend unreachable")))
+///     }
+///     fn is_revoked<'a>(&'a self, _: &'a Token) -> StoreFuture<'a, bool> {
+///         StoreFuture::ready(Err(StoreError::new("backend unreachable")))
+///     }
+/// }
+/// ```
 pub trait RevocationStore: Send + Sync + 'static {
     /// Revokes the token whose `jti` is given, until `until` (its expiry
     /// plus the leeway). `now` is the manager's clock, for housekeeping.
@@ -33,7 +55,7 @@ pub trait RevocationStore: Send + Sync + 'static {
         jti: &'a str,
         until: SystemTime,
         now: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    ) -> StoreFuture<'a, ()>;
 
     /// Revokes every token of `sub` issued at or before `issued_before`,
     /// remembering this until `until` (when the last such token expires).
@@ -43,54 +65,54 @@ pub trait RevocationStore: Send + Sync + 'static {
         issued_before: SystemTime,
         until: SystemTime,
         now: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    ) -> StoreFuture<'a, ()>;
 
     /// Whether this token is revoked: its [`jti`](Token::jti) was revoked,
     /// or its [subject](Token::sub) was revoked at or after its
     /// [precise issue time](Token::issued_at_precise).
-    fn is_revoked<'a>(&'a self, token: &'a Token) -> Lookup<'a>;
+    fn is_revoked<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, bool>;
 }
 
-/// The answer of [`RevocationStore::is_revoked`]: ready at once (an
-/// in-process store, no allocation) or a future (a networked store).
-#[must_use = "a lookup does nothing unless awaited"]
-pub struct Lookup<'a>(LookupState<'a>);
+/// The answer of a [`RevocationStore`] method: ready at once (a store in
+/// this process; no allocation) or a boxed future (a store that does I/O).
+#[must_use = "a store future does nothing unless awaited"]
+pub struct StoreFuture<'a, T>(State<'a, T>);
 
-enum LookupState<'a> {
-    Ready(Option<Result<bool, StoreError>>),
-    Pending(BoxFuture<'a, Result<bool, StoreError>>),
+enum State<'a, T> {
+    Ready(Option<Result<T, StoreError>>),
+    Pending(Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>),
 }
 
-impl<'a> Lookup<'a> {
+impl<'a, T> StoreFuture<'a, T> {
     /// An answer known at once.
-    pub fn ready(result: Result<bool, StoreError>) -> Self {
-        Self(LookupState::Ready(Some(result)))
+    pub fn ready(result: Result<T, StoreError>) -> Self {
+        Self(State::Ready(Some(result)))
     }
 
     /// An answer that needs I/O.
-    pub fn pending(future: impl Future<Output = Result<bool, StoreError>> + Send + 'a) -> Self {
-        Self(LookupState::Pending(Box::pin(future)))
+    pub fn new(future: impl Future<Output = Result<T, StoreError>> + Send + 'a) -> Self {
+        Self(State::Pending(Box::pin(future)))
     }
 }
 
-impl Future for Lookup<'_> {
-    type Output = Result<bool, StoreError>;
+impl<T: Unpin> Future for StoreFuture<'_, T> {
+    type Output = Result<T, StoreError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.get_mut().0 {
-            LookupState::Ready(result) => Poll::Ready(
-                result
-                    .take()
-                    .unwrap_or_else(|| Err(StoreError::new("lookup polled after completion"))),
-            ),
-            LookupState::Pending(future) => future.as_mut().poll(cx),
+            State::Ready(result) => {
+                Poll::Ready(result.take().unwrap_or_else(|| {
+                    Err(StoreError::new("store future polled after completion"))
+                }))
+            }
+            State::Pending(future) => future.as_mut().poll(cx),
         }
     }
 }
 
-impl fmt::Debug for Lookup<'_> {
+impl<T> fmt::Debug for StoreFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Lookup")
+        f.write_str("StoreFuture")
     }
 }
 
@@ -176,12 +198,11 @@ impl RevocationStore for MemoryStore {
         jti: &'a str,
         until: SystemTime,
         now: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let result = self.write(now, |t| {
+    ) -> StoreFuture<'a, ()> {
+        StoreFuture::ready(self.write(now, |t| {
             let entry = t.tokens.entry(jti.to_owned()).or_insert(until);
             *entry = (*entry).max(until);
-        });
-        Box::pin(std::future::ready(result))
+        }))
     }
 
     fn revoke_subject<'a>(
@@ -190,28 +211,27 @@ impl RevocationStore for MemoryStore {
         issued_before: SystemTime,
         until: SystemTime,
         now: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let result = self.write(now, |t| {
+    ) -> StoreFuture<'a, ()> {
+        StoreFuture::ready(self.write(now, |t| {
             let entry = t
                 .subjects
                 .entry(sub.to_owned())
                 .or_insert((issued_before, until));
             entry.0 = entry.0.max(issued_before);
             entry.1 = entry.1.max(until);
-        });
-        Box::pin(std::future::ready(result))
+        }))
     }
 
-    fn is_revoked<'a>(&'a self, token: &'a Token) -> Lookup<'a> {
+    fn is_revoked<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, bool> {
         let Ok(tables) = self.tables.read() else {
-            return Lookup::ready(Err(StoreError::new("memory store lock poisoned")));
+            return StoreFuture::ready(Err(StoreError::new("memory store lock poisoned")));
         };
         let revoked = tables.tokens.contains_key(token.jti())
             || tables
                 .subjects
                 .get(token.sub())
                 .is_some_and(|(before, _)| token.issued_at_precise() <= *before);
-        Lookup::ready(Ok(revoked))
+        StoreFuture::ready(Ok(revoked))
     }
 }
 

@@ -1,17 +1,15 @@
-//! [`Token`]: a verified token, and its extractors.
+//! [`Token`]: a token that passed verification, and what a handler reads of
+//! it. (Its extractors live with the rest of the pipeline, in the guard.)
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::request::Parts;
-use axum::response::Response;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::__private::Spec;
-use crate::claims::{Claims, Scope, TokenKind};
+use crate::claims::{Claims, Scope};
+use crate::kind::TokenKind;
 
 /// A verified token: its signature, lifetime, issuer, audience, kind and
 /// revocation have been checked, and the handler's requirement met.
@@ -38,10 +36,6 @@ struct Inner {
     encoded: Box<str>,
     claims: Claims,
 }
-
-/// Set in the request extensions by the guard: what it found.
-#[derive(Clone)]
-pub(crate) struct Verified(pub(crate) Option<Token>);
 
 impl Token {
     pub(crate) fn new(encoded: &str, claims: Claims) -> Self {
@@ -158,35 +152,5 @@ impl fmt::Debug for Token {
             .field("fresh", &claims.fresh)
             .field("exp", &claims.exp)
             .finish_non_exhaustive()
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Token {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(Verified(found)) = parts.extensions.get::<Verified>() {
-            if let Some(token) = found {
-                return Ok(token.clone());
-            }
-        } else if let Some(token) = crate::guard::enforce(parts, &Spec::DEFAULT).await? {
-            return Ok(token);
-        }
-        // An optional guard found no token, but the handler asks for one.
-        Err(crate::guard::refuse(parts, &crate::AuthError::Missing))
-    }
-}
-
-impl<S: Send + Sync> OptionalFromRequestParts<S> for Token {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match parts.extensions.get::<Verified>() {
-            Some(Verified(found)) => Ok(found.clone()),
-            None => crate::guard::enforce(parts, &Spec::OPTIONAL).await,
-        }
     }
 }

@@ -1,16 +1,15 @@
-//! Where a token is read from: the `Authorization` header, a cookie (with a
-//! CSRF check), or the query string; and the cookie helpers.
+//! Steps 1 and 2 of the order of checks: where a token is read from (the
+//! `Authorization` header, a cookie, the query string), and the CSRF check
+//! of a cookie-borne token.
 
 use std::str::FromStr;
 
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::Method;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, Method};
-use axum::response::AppendHeaders;
 
-use crate::claims::TokenKind;
-use crate::error::{AuthError, ConfigError, InvalidRequest, InvalidToken};
-use crate::manager::IssuedToken;
+use crate::error::{AuthError, InvalidRequest, InvalidToken};
+use crate::kind::TokenKind;
 
 /// Where a token is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,25 +21,40 @@ pub enum Location {
     /// A cookie: `access_token_cookie` or `refresh_token_cookie`. On unsafe
     /// methods (anything but GET, HEAD, OPTIONS, TRACE) the `X-CSRF-Token`
     /// header must equal the `csrf_access_token` / `csrf_refresh_token`
-    /// cookie, which [`IssuedToken::cookies`] sets to the token's `jti`.
+    /// cookie, which [`IssuedToken::cookies`](crate::IssuedToken::cookies)
+    /// sets to the token's `jti`.
     Cookie,
     /// The `access_token` query parameter (RFC 6750 §2.3). Query strings end
     /// up in logs: prefer the header.
     Query,
 }
 
+/// The error of parsing a [`Location`] from a name other than `header`,
+/// `cookie` or `query`.
+///
+/// ```
+/// use jwt_guard::Location;
+/// assert_eq!("cookie".parse::<Location>().unwrap(), Location::Cookie);
+/// let err = "body".parse::<Location>().unwrap_err();
+/// assert_eq!(err.to_string(), "unknown location `body`; expected `header`, `cookie` or `query`");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown location `{name}`; expected `header`, `cookie` or `query`")]
+pub struct ParseLocationError {
+    name: String,
+}
+
 impl FromStr for Location {
-    type Err = ConfigError;
+    type Err = ParseLocationError;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         match name {
             "header" => Ok(Self::Header),
             "cookie" => Ok(Self::Cookie),
             "query" => Ok(Self::Query),
-            other => Err(ConfigError::new(
-                "locations",
-                format!("unknown location `{other}`; expected `header`, `cookie` or `query`"),
-            )),
+            other => Err(ParseLocationError {
+                name: other.to_owned(),
+            }),
         }
     }
 }
@@ -48,14 +62,14 @@ impl FromStr for Location {
 /// The header a browser client echoes the CSRF cookie in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-const fn token_cookie(kind: TokenKind) -> &'static str {
+pub(crate) const fn token_cookie(kind: TokenKind) -> &'static str {
     match kind {
         TokenKind::Access => "access_token_cookie",
         TokenKind::Refresh => "refresh_token_cookie",
     }
 }
 
-const fn csrf_cookie(kind: TokenKind) -> &'static str {
+pub(crate) const fn csrf_cookie(kind: TokenKind) -> &'static str {
     match kind {
         TokenKind::Access => "csrf_access_token",
         TokenKind::Refresh => "csrf_refresh_token",
@@ -70,7 +84,7 @@ pub(crate) struct Found<'a> {
     pub(crate) csrf: Option<&'a str>,
 }
 
-/// Step 1 and 2 of the order of checks: find the token in `locations`, in
+/// Steps 1 and 2 of the order of checks: find the token in `locations`, in
 /// order, and check CSRF for a cookie on an unsafe method.
 pub(crate) fn find<'a>(
     parts: &'a Parts,
@@ -190,57 +204,4 @@ pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
-}
-
-fn set_cookie(name: &str, value: &str, attributes: &str, max_age: u64) -> HeaderValue {
-    let cookie =
-        format!("{name}={value}; Path=/; Secure; SameSite=Strict{attributes}; Max-Age={max_age}");
-    // Tokens, jtis and our names are visible ASCII; an empty value stands in
-    // should that ever not hold, and the cookie is then simply not usable.
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-impl IssuedToken {
-    /// `Set-Cookie` headers for cookie transport: the token in an
-    /// `HttpOnly` cookie, and its CSRF value (the `jti`) in a cookie the
-    /// page's script reads and echoes in the `X-CSRF-Token` header. Both are
-    /// `Secure; SameSite=Strict; Path=/` and expire with the token.
-    ///
-    /// ```
-    /// use axum::{Json, response::IntoResponse};
-    /// # fn f(manager: jwt_guard::TokenManager) -> impl IntoResponse {
-    /// let access = manager.access_token("alice").sign().unwrap();
-    /// (access.cookies(), Json(serde_json::json!({ "ok": true })))
-    /// # }
-    /// ```
-    pub fn cookies(&self) -> AppendHeaders<[(HeaderName, HeaderValue); 2]> {
-        let max_age = self.expires_in();
-        AppendHeaders([
-            (
-                SET_COOKIE,
-                set_cookie(
-                    token_cookie(self.kind()),
-                    self.as_str(),
-                    "; HttpOnly",
-                    max_age,
-                ),
-            ),
-            (
-                SET_COOKIE,
-                set_cookie(csrf_cookie(self.kind()), self.jti(), "", max_age),
-            ),
-        ])
-    }
-}
-
-/// `Set-Cookie` headers that clear every cookie [`IssuedToken::cookies`]
-/// sets, for a logout response.
-pub fn clear_cookies() -> AppendHeaders<[(HeaderName, HeaderValue); 4]> {
-    let clear = |name: &str, attributes: &str| (SET_COOKIE, set_cookie(name, "", attributes, 0));
-    AppendHeaders([
-        clear(token_cookie(TokenKind::Access), "; HttpOnly"),
-        clear(csrf_cookie(TokenKind::Access), ""),
-        clear(token_cookie(TokenKind::Refresh), "; HttpOnly"),
-        clear(csrf_cookie(TokenKind::Refresh), ""),
-    ])
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use jwt_guard::{
-    BoxFuture, Lookup, MemoryStore, RevocationStore, StoreError, Token, TokenKind, TokenManager,
+    MemoryStore, RevocationStore, StoreError, StoreFuture, Token, TokenKind, TokenManager,
     require_token,
 };
 
@@ -116,8 +116,8 @@ impl RevocationStore for Broken {
         _: &'a str,
         _: std::time::SystemTime,
         _: std::time::SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError::new("down")) })
+    ) -> StoreFuture<'a, ()> {
+        StoreFuture::new(async { Err(StoreError::new("down")) })
     }
     fn revoke_subject<'a>(
         &'a self,
@@ -125,11 +125,11 @@ impl RevocationStore for Broken {
         _: std::time::SystemTime,
         _: std::time::SystemTime,
         _: std::time::SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async { Err(StoreError::new("down")) })
+    ) -> StoreFuture<'a, ()> {
+        StoreFuture::new(async { Err(StoreError::new("down")) })
     }
-    fn is_revoked<'a>(&'a self, _: &'a Token) -> Lookup<'a> {
-        Lookup::pending(async { Err(StoreError::new("down")) })
+    fn is_revoked<'a>(&'a self, _: &'a Token) -> StoreFuture<'a, bool> {
+        StoreFuture::new(async { Err(StoreError::new("down")) })
     }
 }
 
@@ -158,7 +158,7 @@ async fn a_custom_store_is_used() {
             j: &'a str,
             u: std::time::SystemTime,
             n: std::time::SystemTime,
-        ) -> BoxFuture<'a, Result<(), StoreError>> {
+        ) -> StoreFuture<'a, ()> {
             self.0.revoke_token(j, u, n)
         }
         fn revoke_subject<'a>(
@@ -167,10 +167,10 @@ async fn a_custom_store_is_used() {
             b: std::time::SystemTime,
             u: std::time::SystemTime,
             n: std::time::SystemTime,
-        ) -> BoxFuture<'a, Result<(), StoreError>> {
+        ) -> StoreFuture<'a, ()> {
             self.0.revoke_subject(s, b, u, n)
         }
-        fn is_revoked<'a>(&'a self, token: &'a Token) -> Lookup<'a> {
+        fn is_revoked<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, bool> {
             self.0.is_revoked(token)
         }
     }

@@ -4,6 +4,8 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
+use crate::error::BoxError;
+
 pub(crate) enum Verifier {
     // Boxed: an HMAC key is over a kilobyte, a parsed public key a pointer.
     Hmac(Box<hmac::Key>),
@@ -94,20 +96,16 @@ impl Signer {
         }
     }
 
-    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, BoxError> {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         match self {
             Self::Hmac(key) => Ok(hmac::sign(key, message).as_ref().to_vec()),
             Self::Rsa(pair, encoding) => {
                 let mut signature = vec![0; pair.public_modulus_len()];
-                pair.sign(*encoding, &rng, message, &mut signature)
-                    .map_err(|e| e.to_string())?;
+                pair.sign(*encoding, &rng, message, &mut signature)?;
                 Ok(signature)
             }
-            Self::Ecdsa(pair) => pair
-                .sign(&rng, message)
-                .map(|s| s.as_ref().to_vec())
-                .map_err(|e| e.to_string()),
+            Self::Ecdsa(pair) => Ok(pair.sign(&rng, message)?.as_ref().to_vec()),
             Self::Ed(pair) => Ok(pair.sign(message).as_ref().to_vec()),
         }
     }

@@ -8,6 +8,8 @@ use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::{Pkcs1v15Sign, Pss, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use crate::error::BoxError;
+
 pub(crate) enum Verifier {
     Hs256(Hmac<Sha256>),
     Hs384(Hmac<Sha384>),
@@ -147,7 +149,7 @@ impl Signer {
         })
     }
 
-    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, BoxError> {
         use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Signer as _};
         fn mac<M: Mac + Clone>(key: &M, message: &[u8]) -> Vec<u8> {
             let mut mac = key.clone();
@@ -159,21 +161,21 @@ impl Signer {
             Self::Hs256(key) => mac(key, message),
             Self::Hs384(key) => mac(key, message),
             Self::Hs512(key) => mac(key, message),
-            Self::Rs256(key) => key.sign_with_rng(&mut rng, message).to_vec(),
-            Self::Rs384(key) => key.sign_with_rng(&mut rng, message).to_vec(),
-            Self::Rs512(key) => key.sign_with_rng(&mut rng, message).to_vec(),
-            Self::Ps256(key) => key.sign_with_rng(&mut rng, message).to_vec(),
-            Self::Ps384(key) => key.sign_with_rng(&mut rng, message).to_vec(),
-            Self::Ps512(key) => key.sign_with_rng(&mut rng, message).to_vec(),
+            Self::Rs256(key) => key.try_sign_with_rng(&mut rng, message)?.to_vec(),
+            Self::Rs384(key) => key.try_sign_with_rng(&mut rng, message)?.to_vec(),
+            Self::Rs512(key) => key.try_sign_with_rng(&mut rng, message)?.to_vec(),
+            Self::Ps256(key) => key.try_sign_with_rng(&mut rng, message)?.to_vec(),
+            Self::Ps384(key) => key.try_sign_with_rng(&mut rng, message)?.to_vec(),
+            Self::Ps512(key) => key.try_sign_with_rng(&mut rng, message)?.to_vec(),
             Self::Es256(key) => {
-                let signature: p256::ecdsa::Signature = key.sign(message);
+                let signature: p256::ecdsa::Signature = key.try_sign(message)?;
                 signature.to_bytes().to_vec()
             }
             Self::Es384(key) => {
-                let signature: p384::ecdsa::Signature = key.sign(message);
+                let signature: p384::ecdsa::Signature = key.try_sign(message)?;
                 signature.to_bytes().to_vec()
             }
-            Self::Ed(key) => key.sign(message).to_bytes().to_vec(),
+            Self::Ed(key) => key.try_sign(message)?.to_bytes().to_vec(),
         })
     }
 }

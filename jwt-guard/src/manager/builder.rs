@@ -8,9 +8,9 @@ use std::time::Duration;
 use axum::response::Response;
 use jsonwebtoken::Algorithm;
 
+use super::{Clock, SystemClock, TokenManager};
 use crate::error::{AuthError, ConfigError};
 use crate::keys::{KeySpec, Keys, Material};
-use crate::manager::{Clock, SystemClock, TokenManager};
 use crate::revocation::RevocationStore;
 use crate::transport::Location;
 
@@ -401,7 +401,7 @@ impl TokenManagerBuilder {
                 .split(',')
                 .map(|name| name.trim().parse::<Location>())
                 .collect::<Result<_, _>>()
-                .map_err(|e| e.renamed("JWT_GUARD_LOCATIONS"))?;
+                .map_err(|e| ConfigError::new("JWT_GUARD_LOCATIONS", e.to_string()))?;
         }
         if let Some(bytes) = var("JWT_GUARD_MAX_TOKEN_BYTES") {
             builder.max_token_bytes = bytes.trim().parse().map_err(|_| {

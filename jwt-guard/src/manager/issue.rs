@@ -1,0 +1,306 @@
+//! Issuing: [`TokenBuilder`] (claims, scope, lifetime, freshness), the
+//! signed [`IssuedToken`], and the cookie helpers of cookie transport.
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::AppendHeaders;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::{NoContext, Timestamp, Uuid};
+
+use super::{TokenManager, unix_ms};
+use crate::claims::{RESERVED, Scope};
+use crate::error::IssueError;
+use crate::kind::TokenKind;
+use crate::transport::{csrf_cookie, token_cookie};
+
+impl TokenManager {
+    fn sign(&self, builder: TokenBuilder<'_>) -> Result<IssuedToken, IssueError> {
+        #[derive(Serialize)]
+        struct Payload<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            iss: Option<&'a str>,
+            sub: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            aud: Option<&'a str>,
+            iat: u64,
+            nbf: u64,
+            exp: u64,
+            jti: &'a str,
+            #[serde(rename = "type")]
+            kind: TokenKind,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            fresh: Option<bool>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            scope: Option<&'a Value>,
+            #[serde(flatten)]
+            extra: &'a Map<String, Value>,
+        }
+        if let Some(error) = builder.error {
+            return Err(error);
+        }
+        let inner = &*self.inner;
+        let floor = inner.issue_floor_ms.load(Ordering::Acquire);
+        let issued_ms = unix_ms(self.now()).max(floor.saturating_add(1));
+        inner.last_issued_ms.fetch_max(issued_ms, Ordering::AcqRel);
+        let iat = issued_ms / 1000;
+        let ttl = builder.ttl.map_or(
+            match builder.kind {
+                TokenKind::Access => inner.access_ttl,
+                TokenKind::Refresh => inner.refresh_ttl,
+            },
+            |ttl| ttl.as_secs().max(1),
+        );
+        let exp = iat.saturating_add(ttl);
+        // A time-ordered jti carries the sub-second issue time that subject
+        // revocation needs; `iat` stays in whole seconds.
+        let subsec_nanos = u32::try_from(issued_ms % 1000).unwrap_or(0) * 1_000_000;
+        let jti = Uuid::new_v7(Timestamp::from_unix(NoContext, iat, subsec_nanos)).to_string();
+        let payload = Payload {
+            iss: inner.validation.issuer.as_deref(),
+            sub: &builder.sub,
+            aud: inner.validation.audience.as_deref(),
+            iat,
+            nbf: iat,
+            exp,
+            jti: &jti,
+            kind: builder.kind,
+            fresh: (builder.kind == TokenKind::Access).then_some(builder.fresh),
+            scope: builder.scope.as_ref(),
+            extra: &builder.claims,
+        };
+        let json = serde_json::to_vec(&payload).map_err(|source| IssueError::Serialize {
+            name: "claims".into(),
+            source,
+        })?;
+        let header = inner.keys.header_b64();
+        let mut token = String::with_capacity(header.len() + json.len() * 4 / 3 + 400);
+        token.push_str(header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&json, &mut token);
+        let signature = inner.keys.sign(token.as_bytes())?;
+        token.push('.');
+        token.push_str(&signature);
+        Ok(IssuedToken {
+            token,
+            jti,
+            kind: builder.kind,
+            issued_at: UNIX_EPOCH + Duration::from_millis(issued_ms),
+            expires_at: UNIX_EPOCH + Duration::from_secs(exp),
+        })
+    }
+}
+
+/// A token being issued; finish it with [`sign`](Self::sign).
+#[must_use = "a token builder does nothing until `sign` is called"]
+pub struct TokenBuilder<'m> {
+    manager: &'m TokenManager,
+    kind: TokenKind,
+    sub: String,
+    fresh: bool,
+    scope: Option<Value>,
+    claims: Map<String, Value>,
+    ttl: Option<Duration>,
+    error: Option<IssueError>,
+}
+
+impl<'m> TokenBuilder<'m> {
+    pub(super) fn new(manager: &'m TokenManager, kind: TokenKind, sub: String) -> Self {
+        Self {
+            manager,
+            kind,
+            sub,
+            fresh: false,
+            scope: None,
+            claims: Map::new(),
+            ttl: None,
+            error: None,
+        }
+    }
+
+    /// The `scope` claim: a JSON object (`json!({"admin": true})`) or an
+    /// OAuth2 space-delimited string (`"posts:read posts:write"`).
+    pub fn scope(mut self, scope: impl Into<Value>) -> Self {
+        let scope = scope.into();
+        if Scope::from_value(scope.clone()).is_none() {
+            self.error.get_or_insert(IssueError::BadScope);
+        }
+        self.scope = Some(scope);
+        self
+    }
+
+    /// A custom top-level claim. Names the library sets itself (`sub`,
+    /// `exp`, `type`, `scope`…) are refused by [`sign`](Self::sign).
+    pub fn claim(mut self, name: impl Into<String>, value: impl Serialize) -> Self {
+        let name = name.into();
+        if RESERVED.contains(&name.as_str()) {
+            self.error.get_or_insert(IssueError::ReservedClaim(name));
+            return self;
+        }
+        match serde_json::to_value(value) {
+            Ok(value) => {
+                self.claims.insert(name, value);
+            }
+            Err(source) => {
+                self.error
+                    .get_or_insert(IssueError::Serialize { name, source });
+            }
+        }
+        self
+    }
+
+    /// Whether this access token is fresh: issued by a real login rather
+    /// than a refresh. Defaults to `false`; refresh tokens are never fresh.
+    pub fn fresh(mut self, fresh: bool) -> Self {
+        self.fresh = fresh;
+        self
+    }
+
+    /// A lifetime for this token instead of the manager's.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Signs the token.
+    ///
+    /// # Errors
+    /// An [`IssueError`] for a reserved or unserializable claim, a scope of
+    /// the wrong type, or a failed signature.
+    pub fn sign(self) -> Result<IssuedToken, IssueError> {
+        self.manager.sign(self)
+    }
+}
+
+impl fmt::Debug for TokenBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenBuilder")
+            .field("kind", &self.kind)
+            .field("sub", &self.sub)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A freshly signed token.
+#[derive(Clone)]
+pub struct IssuedToken {
+    token: String,
+    jti: String,
+    kind: TokenKind,
+    issued_at: SystemTime,
+    expires_at: SystemTime,
+}
+
+impl IssuedToken {
+    /// The encoded token, to send to the client.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.token
+    }
+
+    /// The encoded token.
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.token
+    }
+
+    /// Its unique id (`jti`), a UUIDv7.
+    #[must_use]
+    pub fn jti(&self) -> &str {
+        &self.jti
+    }
+
+    /// Access or refresh.
+    #[must_use]
+    pub fn kind(&self) -> TokenKind {
+        self.kind
+    }
+
+    /// When it was issued, to the millisecond.
+    #[must_use]
+    pub fn issued_at(&self) -> SystemTime {
+        self.issued_at
+    }
+
+    /// When it expires (`exp`).
+    #[must_use]
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// Seconds from `iat` to `exp`, as OAuth2's `expires_in`.
+    #[must_use]
+    pub fn expires_in(&self) -> u64 {
+        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        secs(self.expires_at).saturating_sub(secs(self.issued_at))
+    }
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("kind", &self.kind)
+            .field("jti", &self.jti)
+            .field("token", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+fn set_cookie(name: &str, value: &str, attributes: &str, max_age: u64) -> HeaderValue {
+    let cookie =
+        format!("{name}={value}; Path=/; Secure; SameSite=Strict{attributes}; Max-Age={max_age}");
+    // Tokens, jtis and our names are visible ASCII; an empty value stands in
+    // should that ever not hold, and the cookie is then simply not usable.
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+impl IssuedToken {
+    /// `Set-Cookie` headers for cookie transport: the token in an
+    /// `HttpOnly` cookie, and its CSRF value (the `jti`) in a cookie the
+    /// page's script reads and echoes in the `X-CSRF-Token` header. Both are
+    /// `Secure; SameSite=Strict; Path=/` and expire with the token.
+    ///
+    /// ```
+    /// use axum::{Json, response::IntoResponse};
+    /// # fn f(manager: jwt_guard::TokenManager) -> impl IntoResponse {
+    /// let access = manager.access_token("alice").sign().unwrap();
+    /// (access.cookies(), Json(serde_json::json!({ "ok": true })))
+    /// # }
+    /// ```
+    pub fn cookies(&self) -> AppendHeaders<[(HeaderName, HeaderValue); 2]> {
+        let max_age = self.expires_in();
+        AppendHeaders([
+            (
+                SET_COOKIE,
+                set_cookie(
+                    token_cookie(self.kind()),
+                    self.as_str(),
+                    "; HttpOnly",
+                    max_age,
+                ),
+            ),
+            (
+                SET_COOKIE,
+                set_cookie(csrf_cookie(self.kind()), self.jti(), "", max_age),
+            ),
+        ])
+    }
+}
+
+/// `Set-Cookie` headers that clear every cookie [`IssuedToken::cookies`]
+/// sets, for a logout response.
+pub fn clear_cookies() -> AppendHeaders<[(HeaderName, HeaderValue); 4]> {
+    let clear = |name: &str, attributes: &str| (SET_COOKIE, set_cookie(name, "", attributes, 0));
+    AppendHeaders([
+        clear(token_cookie(TokenKind::Access), "; HttpOnly"),
+        clear(csrf_cookie(TokenKind::Access), ""),
+        clear(token_cookie(TokenKind::Refresh), "; HttpOnly"),
+        clear(csrf_cookie(TokenKind::Refresh), ""),
+    ])
+}

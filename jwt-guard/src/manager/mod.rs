@@ -1,0 +1,286 @@
+//! [`TokenManager`]: the keys, validation and revocation store of one
+//! deployment, built once ([`builder`]); it issues tokens ([`issue`]),
+//! verifies them (steps 3 to 6 of the order of checks) and revokes them.
+//! Handlers reach it through [`TokenManager::layer`] or
+//! [`TokenManager::install`].
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::claims::{Claims, Validation};
+use crate::error::{AuthError, ConfigError, InvalidToken, StoreError};
+use crate::keys::Keys;
+use crate::kind::TokenKind;
+use crate::revocation::{MemoryStore, RevocationStore};
+use crate::token::Token;
+use crate::transport::Location;
+
+pub(crate) mod builder;
+pub(crate) mod issue;
+
+pub(crate) use builder::ErrorHandler;
+use builder::TokenManagerBuilder;
+use issue::TokenBuilder;
+
+/// The time source of a [`TokenManager`]. The default is the system clock;
+/// tests supply their own to move time without sleeping.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system clock, the default [`Clock`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// Issues, verifies and revokes tokens. Cheap to clone (one `Arc`).
+///
+/// Build one at start-up with [`TokenManager::builder`] or
+/// [`TokenManager::from_env`]; reach it from handlers with
+/// [`layer`](Self::layer) (per router) or [`install`](Self::install)
+/// (process-wide). It is also an extractor, for login handlers:
+///
+/// ```
+/// use axum::{Json, Router, routing::post};
+/// use jwt_guard::TokenManager;
+/// use serde_json::{Value, json};
+///
+/// async fn login(manager: TokenManager) -> Result<Json<Value>, String> {
+///     // (check the password first)
+///     let access = manager.access_token("alice").fresh(true).sign().map_err(|e| e.to_string())?;
+///     Ok(Json(json!({ "access_token": access.as_str(), "token_type": "Bearer" })))
+/// }
+///
+/// let manager = TokenManager::builder().hs256(jwt_guard::generate_secret()).build()?;
+/// let app: Router = Router::new().route("/login", post(login)).layer(manager.layer());
+/// # Ok::<(), jwt_guard::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct TokenManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: Keys,
+    validation: Validation,
+    access_ttl: u64,
+    refresh_ttl: u64,
+    locations: Vec<Location>,
+    realm: String,
+    max_token_bytes: usize,
+    store: Arc<dyn RevocationStore>,
+    clock: Arc<dyn Clock>,
+    error_handler: Option<ErrorHandler>,
+    /// Tokens are issued strictly after the latest subject revocation of
+    /// this process, in milliseconds since the epoch…
+    issue_floor_ms: AtomicU64,
+    /// …and a subject revocation covers every token issued before it, even
+    /// when the clock has not moved since.
+    last_issued_ms: AtomicU64,
+}
+
+static GLOBAL: OnceLock<TokenManager> = OnceLock::new();
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl TokenManager {
+    /// A builder with every default (see [`TokenManagerBuilder`]).
+    pub fn builder() -> TokenManagerBuilder {
+        TokenManagerBuilder::default()
+    }
+
+    /// A manager configured from `JWT_GUARD_*` environment variables (see
+    /// [`TokenManagerBuilder::from_env_with`] for the table).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the variable at fault, or `key` when no
+    /// secret or key file is set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        TokenManagerBuilder::from_env()?.build()
+    }
+
+    /// Assembles a manager from settings `build` has checked and keys it
+    /// has prepared.
+    pub(crate) fn from_builder(builder: TokenManagerBuilder, keys: Keys) -> Self {
+        let realm = builder
+            .realm
+            .or_else(|| builder.issuer.clone())
+            .unwrap_or_else(|| "api".to_owned());
+        Self {
+            inner: Arc::new(Inner {
+                keys,
+                validation: Validation {
+                    issuer: builder.issuer,
+                    audience: builder.audience,
+                    leeway: builder.leeway.as_secs(),
+                },
+                access_ttl: builder.access_ttl.as_secs().max(1),
+                refresh_ttl: builder.refresh_ttl.as_secs().max(1),
+                locations: builder.locations,
+                realm,
+                max_token_bytes: builder.max_token_bytes,
+                store: builder
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                clock: builder.clock,
+                error_handler: builder.error_handler,
+                issue_floor_ms: AtomicU64::new(0),
+                last_issued_ms: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Makes this manager the process-wide default, used by guarded handlers
+    /// of routers without [`layer`](Self::layer).
+    ///
+    /// # Errors
+    /// When a manager is installed already.
+    pub fn install(self) -> Result<(), ConfigError> {
+        GLOBAL.set(self).map_err(|_| {
+            ConfigError::new(
+                "install",
+                "a TokenManager is already installed in this process",
+            )
+        })
+    }
+
+    /// The process-wide manager, if one was [installed](Self::install).
+    #[must_use]
+    pub fn installed() -> Option<&'static Self> {
+        GLOBAL.get()
+    }
+
+    /// A layer that hands this manager to every guarded handler of a router;
+    /// it wins over the [installed](Self::install) one.
+    pub fn layer(&self) -> axum::Extension<Self> {
+        axum::Extension(self.clone())
+    }
+
+    pub(crate) fn locations(&self) -> &[Location] {
+        &self.inner.locations
+    }
+
+    /// The realm of this manager's `WWW-Authenticate` challenges.
+    #[must_use]
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// The application's replacement for the RFC 6750 refusal, if any.
+    pub(crate) fn error_handler(&self) -> Option<&ErrorHandler> {
+        self.inner.error_handler.as_ref()
+    }
+
+    fn now(&self) -> SystemTime {
+        self.inner.clock.now()
+    }
+
+    /// Starts an access token for `sub`. Access tokens are not fresh unless
+    /// [`fresh(true)`](TokenBuilder::fresh) is set (do so on a real login).
+    pub fn access_token(&self, sub: impl Into<String>) -> TokenBuilder<'_> {
+        TokenBuilder::new(self, TokenKind::Access, sub.into())
+    }
+
+    /// Starts a refresh token for `sub`.
+    pub fn refresh_token(&self, sub: impl Into<String>) -> TokenBuilder<'_> {
+        TokenBuilder::new(self, TokenKind::Refresh, sub.into())
+    }
+
+    /// Verifies an encoded token as a token of `kind`: size, header,
+    /// algorithm, signature, `exp`/`nbf`/`iat` with the leeway, `iss`, `aud`,
+    /// kind, and revocation. The handler's own requirements (freshness,
+    /// scope…) are the guard's, not checked here.
+    ///
+    /// # Errors
+    /// The [`AuthError`] a guarded handler would answer with.
+    pub async fn verify(&self, encoded: &str, kind: TokenKind) -> Result<Token, AuthError> {
+        let token = self.decode(encoded, kind)?;
+        self.check_revocation(&token).await?;
+        Ok(token)
+    }
+
+    /// Steps 3 to 5 of the order of checks: everything but revocation.
+    pub(crate) fn decode(&self, encoded: &str, kind: TokenKind) -> Result<Token, AuthError> {
+        let inner = &*self.inner;
+        if encoded.len() > inner.max_token_bytes {
+            return Err(InvalidToken::TooLarge.into());
+        }
+        let payload = inner.keys.verify(encoded)?;
+        let claims = Claims::from_payload(payload)?;
+        claims.validate(&inner.validation, unix_ms(self.now()) / 1000, kind)?;
+        Ok(Token::new(encoded, claims))
+    }
+
+    /// Step 6: a revoked token, or a token of a subject revoked after it was
+    /// issued, is refused.
+    pub(crate) async fn check_revocation(&self, token: &Token) -> Result<(), AuthError> {
+        match self.inner.store.is_revoked(token).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(InvalidToken::Revoked.into()),
+            Err(error) => {
+                tracing::error!(target: "jwt_guard", %error, "revocation store failed; request refused");
+                Err(AuthError::StoreUnavailable)
+            }
+        }
+    }
+
+    /// Revokes this token until it would have expired (plus the leeway).
+    ///
+    /// # Errors
+    /// When the revocation store fails.
+    pub async fn revoke(&self, token: &Token) -> Result<(), StoreError> {
+        let until = token.expires_at() + Duration::from_secs(self.inner.validation.leeway);
+        self.inner
+            .store
+            .revoke_token(token.jti(), until, self.now())
+            .await
+    }
+
+    /// Revokes every token of `sub` issued before this call; tokens issued
+    /// after it, even within the same second, stay valid.
+    ///
+    /// # Errors
+    /// When the revocation store fails.
+    pub async fn revoke_subject(&self, sub: &str) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let now = self.now();
+        let cutoff_ms = unix_ms(now)
+            .max(inner.issue_floor_ms.load(Ordering::Acquire))
+            .max(inner.last_issued_ms.load(Ordering::Acquire));
+        // Tokens issued from here on get a later issue time than the cutoff.
+        inner.issue_floor_ms.fetch_max(cutoff_ms, Ordering::AcqRel);
+        let longest = inner.access_ttl.max(inner.refresh_ttl) + inner.validation.leeway + 1;
+        let cutoff = UNIX_EPOCH + Duration::from_millis(cutoff_ms);
+        inner
+            .store
+            .revoke_subject(sub, cutoff, cutoff + Duration::from_secs(longest), now)
+            .await
+    }
+}
+
+impl fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
+        f.debug_struct("TokenManager")
+            .field("keys", &inner.keys)
+            .field("issuer", &inner.validation.issuer)
+            .field("audience", &inner.validation.audience)
+            .field("access_ttl_secs", &inner.access_ttl)
+            .field("refresh_ttl_secs", &inner.refresh_ttl)
+            .field("leeway_secs", &inner.validation.leeway)
+            .field("locations", &inner.locations)
+            .field("realm", &inner.realm)
+            .finish_non_exhaustive()
+    }
+}

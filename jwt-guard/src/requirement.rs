@@ -1,0 +1,197 @@
+//! Steps 8 to 10 of the order of checks: a handler's declared requirement
+//! ([`Spec`], its literals [`Lit`], and the [`Requirement`] each expansion
+//! implements) and its checks against a valid token: `override`, then
+//! `sub`/`path`/`claims`, then `scope`.
+
+use axum::extract::RawPathParams;
+use axum::extract::rejection::RawPathParamsRejection;
+use serde_json::Value;
+
+use crate::claims::{ClaimRef, Claims, Scope};
+use crate::error::{AuthError, Forbidden};
+use crate::kind::TokenKind;
+use crate::transport::Location;
+
+/// A handler's requirement, as constant data.
+#[derive(Debug)]
+pub struct Spec {
+    /// The token kind required.
+    pub kind: TokenKind,
+    /// `fresh`.
+    pub fresh: bool,
+    /// `optional`.
+    pub optional: bool,
+    /// `location(..)`, or the manager's locations.
+    pub locations: Option<&'static [Location]>,
+    /// `sub = "p"` and `path(claim = "p")`: (claim, path parameter).
+    pub path: &'static [(&'static str, &'static str)],
+    /// `claims(..)`.
+    pub claims: &'static [(&'static str, Lit)],
+    /// `scope(key = lit)`.
+    pub scope: &'static [(&'static str, Lit)],
+    /// `scope("a:b")`.
+    pub scope_strings: &'static [&'static str],
+    /// `override(..)`.
+    pub overrides: &'static [(&'static str, Lit)],
+}
+
+/// A literal of the attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lit {
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Str(&'static str),
+}
+
+/// Implemented by the marker type each expansion defines.
+pub trait Requirement: 'static {
+    /// The handler's requirement.
+    const SPEC: &'static Spec;
+}
+
+/// The request's path parameters, as the guard extracted them.
+pub(crate) type PathParams = Result<RawPathParams, RawPathParamsRejection>;
+
+impl Spec {
+    /// A bare `#[require_token]`.
+    pub const DEFAULT: Self = Self {
+        kind: TokenKind::Access,
+        fresh: false,
+        optional: false,
+        locations: None,
+        path: &[],
+        claims: &[],
+        scope: &[],
+        scope_strings: &[],
+        overrides: &[],
+    };
+
+    /// `#[require_token(optional)]`.
+    pub const OPTIONAL: Self = Self {
+        optional: true,
+        ..Self::DEFAULT
+    };
+
+    /// Steps 8 to 10 for a valid token's claims. `params` are the request's
+    /// path parameters, extracted when the spec names any.
+    pub(crate) fn check(
+        &self,
+        claims: &Claims,
+        params: Option<&PathParams>,
+    ) -> Result<(), AuthError> {
+        // 8: an override that holds skips the rest.
+        if !self.overrides.is_empty()
+            && self
+                .overrides
+                .iter()
+                .all(|(key, lit)| override_holds(claims, key, *lit))
+        {
+            return Ok(());
+        }
+        // 9: sub/path, then claims.
+        if !self.path.is_empty() {
+            let params = match params {
+                Some(Ok(params)) => params,
+                // A parameter that is not UTF-8 equals no claim: the client's fault.
+                Some(Err(RawPathParamsRejection::InvalidUtf8InPathParam(_))) => {
+                    let (claim, param) = self.path.first().copied().unwrap_or(("sub", ""));
+                    return Err(Forbidden::PathMismatch { claim, param }.into());
+                }
+                Some(Err(_)) | None => {
+                    return Err(misconfigured_param(self.path.first().map_or("", |p| p.1)));
+                }
+            };
+            for &(claim, param) in self.path {
+                let value = params
+                    .iter()
+                    .find_map(|(name, value)| (name == param).then_some(value))
+                    .ok_or_else(|| misconfigured_param(param))?;
+                if !path_matches(claims, claim, value) {
+                    return Err(Forbidden::PathMismatch { claim, param }.into());
+                }
+            }
+        }
+        for &(claim, lit) in self.claims {
+            if !claims
+                .get_ref(claim)
+                .is_some_and(|value| lit_matches(lit, &value))
+            {
+                return Err(Forbidden::ClaimMismatch { claim }.into());
+            }
+        }
+        // 10: scope, naming every missing entry.
+        if !self.scope.is_empty() || !self.scope_strings.is_empty() {
+            let scope = claims.scope.as_ref();
+            let mut missing = Vec::new();
+            for &(key, lit) in self.scope {
+                let held = scope
+                    .and_then(|s| s.get(key))
+                    .is_some_and(|value| lit_matches(lit, &ClaimRef::Json(value)));
+                if !held {
+                    missing.push(key);
+                }
+            }
+            for &entry in self.scope_strings {
+                if !scope.is_some_and(|s| s.contains(entry)) {
+                    missing.push(entry);
+                }
+            }
+            if !missing.is_empty() {
+                return Err(Forbidden::Scope { missing }.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn misconfigured_param(param: &str) -> AuthError {
+    tracing::error!(
+        target: "jwt_guard",
+        param,
+        "the handler names a path parameter its route does not have"
+    );
+    AuthError::Misconfigured("the route lacks a path parameter the handler names")
+}
+
+/// An override entry is looked up in the scope map first, then among the
+/// top-level claims.
+fn override_holds(claims: &Claims, key: &str, lit: Lit) -> bool {
+    if let Some(Scope::Map(map)) = &claims.scope
+        && let Some(value) = map.get(key)
+    {
+        return lit_matches(lit, &ClaimRef::Json(value));
+    }
+    claims
+        .get_ref(key)
+        .is_some_and(|value| lit_matches(lit, &value))
+}
+
+/// A path parameter is a string: it matches a string claim exactly, or an
+/// integer claim written in canonical decimal.
+fn path_matches(claims: &Claims, claim: &str, param: &str) -> bool {
+    match claims.get_ref(claim) {
+        Some(ClaimRef::Str(value)) => value == param,
+        Some(ClaimRef::Json(Value::String(value))) => value == param,
+        Some(ClaimRef::Int(n)) => param.parse::<u64>().ok() == Some(n) && n.to_string() == param,
+        Some(ClaimRef::Json(Value::Number(n))) => n.is_i64() && n.to_string() == param,
+        _ => false,
+    }
+}
+
+/// No coercion: `true` is not `"true"`, `1` is not `true`, `1.0` is not `1`.
+fn lit_matches(lit: Lit, value: &ClaimRef<'_>) -> bool {
+    match (lit, value) {
+        (Lit::Bool(want), ClaimRef::Bool(got)) => want == *got,
+        (Lit::Bool(want), ClaimRef::Json(Value::Bool(got))) => want == *got,
+        (Lit::Int(want), ClaimRef::Int(got)) => u64::try_from(want).is_ok_and(|w| w == *got),
+        (Lit::Int(want), ClaimRef::Json(Value::Number(got))) => {
+            got.as_i64() == Some(want) && (got.is_i64() || got.is_u64())
+        }
+        (Lit::Str(want), ClaimRef::Str(got)) => want == *got,
+        (Lit::Str(want), ClaimRef::Json(Value::String(got))) => want == got,
+        _ => false,
+    }
+}
