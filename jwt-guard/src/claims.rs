@@ -129,6 +129,7 @@ pub(crate) struct Validation {
 
 impl Claims {
     /// Parses the base64url payload of a token whose signature holds.
+    #[inline]
     pub(crate) fn from_payload(payload: &str) -> Result<Self, InvalidToken> {
         // Ours fit on the stack; a larger (still bounded) payload goes to the heap.
         let mut stack = [0u8; 1536];
@@ -147,6 +148,7 @@ impl Claims {
 
     /// Steps 4 and 5: `exp`, `nbf` and `iat` against `now` (seconds since
     /// the epoch) with the leeway, then `iss`, `aud` and the token kind.
+    #[inline]
     pub(crate) fn validate(
         &self,
         validation: &Validation,
