@@ -1,9 +1,6 @@
 //! End-to-end tests of the blog example, through its real router on an
 //! in-memory SQLite database.
 
-#[path = "../examples/blog/app/mod.rs"]
-mod app;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -28,9 +25,9 @@ impl Blog {
             .hs256("the blog test secret, at least 32 bytes")
             .build()
             .unwrap();
-        let db = app::open("sqlite::memory:").await.unwrap();
+        let db = example_blog::open("sqlite::memory:").await.unwrap();
         Self {
-            app: app::router(db, &manager),
+            app: example_blog::router(db, &manager),
         }
     }
 
@@ -464,14 +461,14 @@ async fn the_database_file_is_created_and_migrated_once() {
     let path = std::env::temp_dir().join(format!("jwt-guard-blog-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let url = format!("sqlite://{}", path.display());
-    let db = app::open(&url).await.unwrap();
+    let db = example_blog::open(&url).await.unwrap();
     sqlx::query("INSERT INTO users (username, password_hash) VALUES ('x', 'y')")
         .execute(&db)
         .await
         .unwrap();
     db.close().await;
     // Reopening keeps the data and does not migrate twice.
-    let db = app::open(&url).await.unwrap();
+    let db = example_blog::open(&url).await.unwrap();
     let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
         .fetch_one(&db)
         .await
