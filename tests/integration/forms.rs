@@ -9,11 +9,6 @@ use serde_json::json;
 
 use crate::common::*;
 
-#[require_token]
-async fn bare(token: Token) -> String {
-    token.sub().to_owned()
-}
-
 #[require_token(refresh)]
 async fn refresh(token: Token) -> String {
     format!("{} {}", token.sub(), token.kind())
@@ -87,7 +82,8 @@ async fn optional_sub(Path(username): Path<String>, token: Option<Token>) -> Str
 
 pub fn app(manager: &TokenManager) -> Router {
     Router::new()
-        .route("/bare", get(bare))
+        // The bare form, `#[require_token]`, is the shared `me`.
+        .route("/bare", get(me))
         .route("/refresh", get(refresh))
         .route("/fresh", get(fresh))
         .route("/optional", get(optional))

@@ -6,18 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request as AxumRequest, State};
-use axum::http::{Request, header};
+use axum::http::{Method, Request, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jwt_guard::{Location, Token, TokenManager, require_token};
 use serde_json::{Value, json};
 
 use crate::common::*;
-
-#[require_token]
-async fn header_or_default(token: Token) -> String {
-    token.sub().to_owned()
-}
 
 #[require_token(location(query))]
 async fn query_only(token: Token) -> String {
@@ -59,7 +54,7 @@ async fn create(State(_reads): State<Reads>, CountedJson(body): CountedJson) -> 
 
 fn app(manager: &TokenManager) -> Router {
     Router::new()
-        .route("/h", get(header_or_default).post(header_or_default))
+        .route("/h", get(me).post(me))
         .route("/q", get(query_only))
         .route("/c", get(cookie_only).post(cookie_only))
         .route("/refresh", post(cookie_refresh))
@@ -224,15 +219,8 @@ async fn a_refused_request_never_reads_the_body() {
         .route("/posts", post(create))
         .with_state(reads.clone())
         .layer(m.layer());
-    let post = |token: Option<&str>| {
-        let mut request = Request::post("/posts").header(header::CONTENT_TYPE, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        request
-            .body(Body::from(json!({"title": "hi"}).to_string()))
-            .unwrap()
-    };
+    let post =
+        |token: Option<&str>| request(Method::POST, "/posts", token, Some(&json!({"title": "hi"})));
     assert_eq!(send(&app, post(None)).await.status, 401);
     assert_eq!(send(&app, post(Some("bad.token.here"))).await.status, 401);
     assert_eq!(reads.0.load(Ordering::SeqCst), 0);
