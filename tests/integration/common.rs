@@ -2,7 +2,10 @@
 //! and its challenges; the HTTP helpers and the movable clock come from
 //! `jwt-guard-test-support`, shared with the examples' tests.
 
-use jwt_guard::{TokenManager, TokenManagerBuilder};
+use axum::Router;
+use axum::extract::Path;
+use axum::routing::get;
+use jwt_guard::{Token, TokenManager, TokenManagerBuilder, require_token};
 
 pub use jwt_guard_test_support::*;
 
@@ -35,6 +38,20 @@ pub fn key(name: &str) -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
+}
+
+#[require_token(fresh, sub = "username", scope(admin = true))]
+async fn strict(Path(username): Path<String>, token: Token) -> String {
+    format!("{username} {}", token.sub())
+}
+
+/// `/strict/{username}`: a handler with a requirement at every step (fresh,
+/// `sub`, scope), so a test can fail two checks at once and see which wins,
+/// or see that nothing but the token's transport or validity decides.
+pub fn strict_app(manager: &TokenManager) -> Router {
+    Router::new()
+        .route("/strict/{username}", get(strict))
+        .layer(manager.layer())
 }
 
 /// The challenge of a 401 `invalid_token` refusal by the test manager.

@@ -1,5 +1,6 @@
-//! Where tokens are read: header, cookie with CSRF, query; and that a
-//! refused request never reaches the body.
+//! Where tokens are read: the `Authorization` header (its scheme, a missing
+//! or doubled token), cookies with CSRF, the query string; and that a refused
+//! request never reaches the body.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -70,6 +71,77 @@ fn with_cookies(method: &str, uri: &str, cookies: &str, csrf: Option<&str>) -> R
         request = request.header("x-csrf-token", csrf);
     }
     request.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn missing_token_is_401_without_error_code() {
+    let m = manager();
+    let reply = send(&strict_app(&m), req("/strict/alice", None)).await;
+    reply.assert_refused(401, r#"Bearer realm="test""#, None);
+    assert_eq!(
+        reply.json(),
+        json!({"error": "unauthorized", "message": "a bearer token is required"})
+    );
+    // Another scheme is no bearer token.
+    let basic = Request::get("/strict/alice")
+        .header(header::AUTHORIZATION, "Basic YWxpY2U6c2VjcmV0")
+        .body(Body::empty())
+        .unwrap();
+    send(&strict_app(&m), basic)
+        .await
+        .assert_refused(401, r#"Bearer realm="test""#, None);
+}
+
+#[tokio::test]
+async fn malformed_requests_are_400() {
+    let m = manager();
+    let app = strict_app(&m);
+    let token = access(&m, "alice");
+    let invalid_request = |d: &str| {
+        format!(r#"Bearer realm="test", error="invalid_request", error_description="{d}""#)
+    };
+    for value in ["Bearer", "Bearer ", "bearer    "] {
+        let request = Request::get("/strict/alice")
+            .header(header::AUTHORIZATION, value)
+            .body(Body::empty())
+            .unwrap();
+        send(&app, request).await.assert_refused(
+            400,
+            &invalid_request("the Bearer scheme needs a token"),
+            None,
+        );
+    }
+    let twice = Request::get("/strict/alice")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    send(&app, twice).await.assert_refused(
+        400,
+        &invalid_request("more than one Authorization header"),
+        Some(&token),
+    );
+}
+
+#[tokio::test]
+async fn the_scheme_is_case_insensitive() {
+    let m = manager();
+    let token = m
+        .access_token("alice")
+        .fresh(true)
+        .scope(json!({"admin": true}))
+        .sign()
+        .unwrap();
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let request = Request::get("/strict/alice")
+            .header(
+                header::AUTHORIZATION,
+                format!("{scheme} {}", token.as_str()),
+            )
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(send(&strict_app(&m), request).await.status, 200, "{scheme}");
+    }
 }
 
 #[tokio::test]
