@@ -5,5 +5,4 @@
 # Usage: benches/load.sh [--requests N] [--rounds R] [--connections C] [--seconds S]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --example loadbench
-exec target/release/examples/loadbench "$@"
+exec cargo bench --bench load -- "$@"

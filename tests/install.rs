@@ -1,25 +1,14 @@
 //! `install()` sets the process-wide manager; a router's `layer()` wins over
-//! it. (Its own binary: the installed manager is global to the process.)
+//! it.
+//!
+//! This file must stay its own test binary, with this one test: the installed
+//! manager is global to the process and can be set only once, so any other
+//! test in the same binary would run against it.
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, header};
 use axum::routing::get;
-use jwt_guard::{Token, TokenManager, require_token};
-use tower::ServiceExt as _;
-
-#[require_token]
-async fn me(token: Token) -> String {
-    token.sub().to_owned()
-}
-
-async fn status(app: Router, token: &str) -> u16 {
-    let request = Request::get("/me")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    app.oneshot(request).await.unwrap().status().as_u16()
-}
+use jwt_guard::TokenManager;
+use jwt_guard_test_support::{me, me_app, status};
 
 #[tokio::test]
 async fn installed_manager_serves_routers_without_a_layer() {
@@ -42,10 +31,19 @@ async fn installed_manager_serves_routers_without_a_layer() {
     assert_eq!(again.install().unwrap_err().setting(), "install");
 
     let plain = Router::new().route("/me", get(me));
-    assert_eq!(status(plain.clone(), global_token.as_str()).await, 200);
-    assert_eq!(status(plain, local_token.as_str()).await, 401);
+    assert_eq!(
+        status(&plain, "/me", Some(global_token.as_str())).await,
+        200
+    );
+    assert_eq!(status(&plain, "/me", Some(local_token.as_str())).await, 401);
 
-    let layered = Router::new().route("/me", get(me)).layer(local.layer());
-    assert_eq!(status(layered.clone(), local_token.as_str()).await, 200);
-    assert_eq!(status(layered, global_token.as_str()).await, 401);
+    let layered = me_app(&local);
+    assert_eq!(
+        status(&layered, "/me", Some(local_token.as_str())).await,
+        200
+    );
+    assert_eq!(
+        status(&layered, "/me", Some(global_token.as_str())).await,
+        401
+    );
 }

@@ -1,14 +1,16 @@
-//! Every refusal is logged as a `tracing` event, never with the token. (Its
-//! own binary: it installs the process-wide subscriber.)
+//! Every refusal is logged as a `tracing` event, never with the token.
+//!
+//! This file must stay its own test binary, with this one test: it sets the
+//! process-wide `tracing` subscriber, which can be set only once, and reads
+//! every event of the process, so any other test in the same binary would
+//! fail to set it or write into its log.
 
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, header};
 use axum::routing::get;
 use jwt_guard::{Token, TokenManager, require_token};
-use tower::ServiceExt as _;
+use jwt_guard_test_support::status;
 
 const SECRET: &str = "a logging test secret of at least 32 bytes";
 
@@ -31,20 +33,6 @@ async fn admin(token: Token) -> String {
     token.sub().to_owned()
 }
 
-async fn status(app: &Router, token: Option<&str>) -> u16 {
-    let mut request = Request::get("/admin");
-    if let Some(token) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let request = request.body(Body::empty()).unwrap();
-    app.clone()
-        .oneshot(request)
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn every_refusal_is_logged_without_the_token() {
     let lines = Lines::default();
@@ -62,11 +50,11 @@ async fn every_refusal_is_logged_without_the_token() {
     let mut bad = manager.access_token("alice").sign().unwrap().into_string();
     bad.push('A');
     let user = manager.access_token("bob").sign().unwrap().into_string();
-    assert_eq!(status(&app, Some(&bad)).await, 401);
-    assert_eq!(status(&app, None).await, 401);
-    assert_eq!(status(&app, Some(&user)).await, 403);
+    assert_eq!(status(&app, "/admin", Some(&bad)).await, 401);
+    assert_eq!(status(&app, "/admin", None).await, 401);
+    assert_eq!(status(&app, "/admin", Some(&user)).await, 403);
     let unmanaged = Router::new().route("/admin", get(admin));
-    assert_eq!(status(&unmanaged, Some(&user)).await, 500);
+    assert_eq!(status(&unmanaged, "/admin", Some(&user)).await, 500);
 
     let log = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
     for expected in [

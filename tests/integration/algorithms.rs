@@ -1,22 +1,11 @@
 //! Every algorithm family round-trips; keys are checked at build time, and
 //! a token never verifies under a key of another algorithm.
 
-use axum::Router;
-use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jwt_guard::{Token, TokenKind, TokenManager, TokenManagerBuilder, require_token};
+use jwt_guard::{TokenKind, TokenManager, TokenManagerBuilder};
 
 use crate::common::*;
-
-#[require_token]
-async fn me(token: Token) -> String {
-    token.sub().to_owned()
-}
-
-fn app(manager: &TokenManager) -> Router {
-    Router::new().route("/me", get(me)).layer(manager.layer())
-}
 
 fn families() -> Vec<(&'static str, TokenManagerBuilder)> {
     let b = || TokenManager::builder().issuer("test");
@@ -65,7 +54,7 @@ async fn every_family_round_trips() {
     for (alg, manager) in &managers {
         let token = access(manager, "alice");
         assert_eq!(&header_alg(&token), alg);
-        let reply = get_with(&app(manager), "/me", &token).await;
+        let reply = get_with(&me_app(manager), "/me", &token).await;
         assert_eq!(
             (reply.status.as_u16(), reply.text.as_str()),
             (200, "alice"),
@@ -79,7 +68,7 @@ async fn every_family_round_trips() {
             if other_alg == alg {
                 continue;
             }
-            let reply = get_with(&app(other), "/me", &token).await;
+            let reply = get_with(&me_app(other), "/me", &token).await;
             assert_eq!(reply.status, 401, "{alg} token on {other_alg} manager");
             assert_eq!(reply.error().0, "invalid_token");
         }

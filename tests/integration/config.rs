@@ -8,7 +8,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use jwt_guard::{Location, Token, TokenManager, TokenManagerBuilder, require_token};
+use jwt_guard::{Location, TokenManager, TokenManagerBuilder, require_token};
 
 use crate::common::*;
 
@@ -18,11 +18,6 @@ fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     move |name| map.get(name).cloned()
-}
-
-#[require_token]
-async fn me(token: Token) -> String {
-    token.sub().to_owned()
 }
 
 #[require_token(sub = "username")]
@@ -55,8 +50,7 @@ async fn from_env_reads_every_setting() {
         verified.claim::<String>("aud").as_deref(),
         Some("env-clients")
     );
-    let app = Router::new().route("/me", get(me)).layer(manager.layer());
-    let reply = send(&app, req("/me", None)).await;
+    let reply = send(&me_app(&manager), req("/me", None)).await;
     assert_eq!(reply.challenge(), Some(r#"Bearer realm="env realm""#));
     let debug = format!("{manager:?}");
     assert!(
@@ -180,7 +174,7 @@ async fn the_error_handler_replaces_the_response() {
         })
         .build()
         .unwrap();
-    let app = Router::new().route("/me", get(me)).layer(m.layer());
+    let app = me_app(&m);
     let reply = send(&app, req("/me", None)).await;
     assert_eq!(
         (reply.status, reply.text.as_str()),

@@ -10,3 +10,4 @@ mod order;
 mod properties;
 mod revocation;
 mod transport;
+mod validity;

@@ -11,11 +11,6 @@ use jwt_guard::{
 
 use crate::common::*;
 
-#[require_token]
-async fn me(token: Token) -> String {
-    token.sub().to_owned()
-}
-
 #[require_token(refresh)]
 async fn refresh(token: Token) -> String {
     token.sub().to_owned()

@@ -1,23 +1,19 @@
-//! Where tokens are read: header, cookie with CSRF, query; and that a
-//! refused request never reaches the body.
+//! Where tokens are read: the `Authorization` header (its scheme, a missing
+//! or doubled token), cookies with CSRF, the query string; and that a refused
+//! request never reaches the body.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request as AxumRequest, State};
-use axum::http::{Request, header};
+use axum::http::{Method, Request, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jwt_guard::{Location, Token, TokenManager, require_token};
 use serde_json::{Value, json};
 
 use crate::common::*;
-
-#[require_token]
-async fn header_or_default(token: Token) -> String {
-    token.sub().to_owned()
-}
 
 #[require_token(location(query))]
 async fn query_only(token: Token) -> String {
@@ -59,7 +55,7 @@ async fn create(State(_reads): State<Reads>, CountedJson(body): CountedJson) -> 
 
 fn app(manager: &TokenManager) -> Router {
     Router::new()
-        .route("/h", get(header_or_default).post(header_or_default))
+        .route("/h", get(me).post(me))
         .route("/q", get(query_only))
         .route("/c", get(cookie_only).post(cookie_only))
         .route("/refresh", post(cookie_refresh))
@@ -75,6 +71,77 @@ fn with_cookies(method: &str, uri: &str, cookies: &str, csrf: Option<&str>) -> R
         request = request.header("x-csrf-token", csrf);
     }
     request.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn missing_token_is_401_without_error_code() {
+    let m = manager();
+    let reply = send(&strict_app(&m), req("/strict/alice", None)).await;
+    reply.assert_refused(401, r#"Bearer realm="test""#, None);
+    assert_eq!(
+        reply.json(),
+        json!({"error": "unauthorized", "message": "a bearer token is required"})
+    );
+    // Another scheme is no bearer token.
+    let basic = Request::get("/strict/alice")
+        .header(header::AUTHORIZATION, "Basic YWxpY2U6c2VjcmV0")
+        .body(Body::empty())
+        .unwrap();
+    send(&strict_app(&m), basic)
+        .await
+        .assert_refused(401, r#"Bearer realm="test""#, None);
+}
+
+#[tokio::test]
+async fn malformed_requests_are_400() {
+    let m = manager();
+    let app = strict_app(&m);
+    let token = access(&m, "alice");
+    let invalid_request = |d: &str| {
+        format!(r#"Bearer realm="test", error="invalid_request", error_description="{d}""#)
+    };
+    for value in ["Bearer", "Bearer ", "bearer    "] {
+        let request = Request::get("/strict/alice")
+            .header(header::AUTHORIZATION, value)
+            .body(Body::empty())
+            .unwrap();
+        send(&app, request).await.assert_refused(
+            400,
+            &invalid_request("the Bearer scheme needs a token"),
+            None,
+        );
+    }
+    let twice = Request::get("/strict/alice")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    send(&app, twice).await.assert_refused(
+        400,
+        &invalid_request("more than one Authorization header"),
+        Some(&token),
+    );
+}
+
+#[tokio::test]
+async fn the_scheme_is_case_insensitive() {
+    let m = manager();
+    let token = m
+        .access_token("alice")
+        .fresh(true)
+        .scope(json!({"admin": true}))
+        .sign()
+        .unwrap();
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let request = Request::get("/strict/alice")
+            .header(
+                header::AUTHORIZATION,
+                format!("{scheme} {}", token.as_str()),
+            )
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(send(&strict_app(&m), request).await.status, 200, "{scheme}");
+    }
 }
 
 #[tokio::test]
@@ -224,15 +291,8 @@ async fn a_refused_request_never_reads_the_body() {
         .route("/posts", post(create))
         .with_state(reads.clone())
         .layer(m.layer());
-    let post = |token: Option<&str>| {
-        let mut request = Request::post("/posts").header(header::CONTENT_TYPE, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        request
-            .body(Body::from(json!({"title": "hi"}).to_string()))
-            .unwrap()
-    };
+    let post =
+        |token: Option<&str>| request(Method::POST, "/posts", token, Some(&json!({"title": "hi"})));
     assert_eq!(send(&app, post(None)).await.status, 401);
     assert_eq!(send(&app, post(Some("bad.token.here"))).await.status, 401);
     assert_eq!(reads.0.load(Ordering::SeqCst), 0);

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use jwt_guard::require_token;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
-use super::error::{ApiError, Json, Path, Query};
+use crate::AppState;
+use crate::error::{ApiError, Json, Path, Query};
 
 #[derive(Serialize, sqlx::FromRow)]
 pub struct Post {

@@ -1,7 +1,7 @@
 //! A mini-blog API guarded by jwt-guard: sign up, log in, write posts.
 //!
 //! ```sh
-//! cargo run --example blog
+//! cargo run -p example-blog
 //! ```
 //!
 //! Runs with no configuration: SQLite in `blog.db` (created and migrated on
@@ -11,8 +11,6 @@
 //! - `BLOG_DATABASE`: a SQLite URL (default `sqlite://blog.db`)
 //! - `BLOG_ADDR`: where to listen (default `127.0.0.1:3000`)
 //! - `JWT_GUARD_*`: the token manager (see jwt-guard's README)
-
-mod app;
 
 use jwt_guard::TokenManagerBuilder;
 
@@ -38,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manager = builder.build()?;
 
     let database = std::env::var("BLOG_DATABASE").unwrap_or_else(|_| "sqlite://blog.db".into());
-    let db = app::open(&database).await?;
+    let db = example_blog::open(&database).await?;
     tracing::info!(%database, "database ready");
 
     let addr = std::env::var("BLOG_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
@@ -47,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "blog listening on http://{}; the README's walk-through shows what to send",
         listener.local_addr()?
     );
-    axum::serve(listener, app::router(db, &manager))
+    axum::serve(listener, example_blog::router(db, &manager))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -1,25 +1,15 @@
 //! End-to-end tests of the blog example, through its real router on an
 //! in-memory SQLite database.
 
-#[path = "../examples/blog/app/mod.rs"]
-mod app;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt as _;
 use jwt_guard::TokenManager;
-use serde_json::{Value, json};
-use tower::ServiceExt as _;
+use jwt_guard_test_support::{Reply, request, send};
+use serde_json::json;
 
 struct Blog {
     app: Router,
-}
-
-struct Reply {
-    status: StatusCode,
-    challenge: Option<String>,
-    json: Value,
 }
 
 impl Blog {
@@ -28,9 +18,9 @@ impl Blog {
             .hs256("the blog test secret, at least 32 bytes")
             .build()
             .unwrap();
-        let db = app::open("sqlite::memory:").await.unwrap();
+        let db = example_blog::open("sqlite::memory:").await.unwrap();
         Self {
-            app: app::router(db, &manager),
+            app: example_blog::router(db, &manager),
         }
     }
 
@@ -39,41 +29,13 @@ impl Blog {
         method: Method,
         uri: &str,
         token: Option<&str>,
-        body: Option<Value>,
+        body: Option<serde_json::Value>,
     ) -> Reply {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        }
-        .unwrap();
-        self.raw(request).await
+        self.raw(request(method, uri, token, body.as_ref())).await
     }
 
     async fn raw(&self, request: Request<Body>) -> Reply {
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let challenge = response
-            .headers()
-            .get(header::WWW_AUTHENTICATE)
-            .map(|v| v.to_str().unwrap().to_owned());
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-        };
-        Reply {
-            status,
-            challenge,
-            json,
-        }
+        send(&self.app, request).await
     }
 
     async fn signup(&self, username: &str, password: &str) -> Reply {
@@ -85,17 +47,19 @@ impl Blog {
     async fn login(&self, username: &str, password: &str) -> (String, String) {
         let body = json!({ "username": username, "password": password });
         let reply = self.send(Method::POST, "/login", None, Some(body)).await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
-        assert_eq!(reply.json["token_type"], "Bearer");
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        let json = reply.json();
+        assert_eq!(json["token_type"], "Bearer");
         (
-            reply.json["access_token"].as_str().unwrap().to_owned(),
-            reply.json["refresh_token"].as_str().unwrap().to_owned(),
+            json["access_token"].as_str().unwrap().to_owned(),
+            json["refresh_token"].as_str().unwrap().to_owned(),
         )
     }
 }
 
-fn error_code(reply: &Reply) -> &str {
-    reply.json["error"].as_str().unwrap_or_default()
+/// The JSON error body's `error` code.
+fn error_code(reply: &Reply) -> String {
+    reply.error().0
 }
 
 #[tokio::test]
@@ -104,12 +68,13 @@ async fn signup_login_post_refresh_fresh_action_logout() {
     let reply = blog.signup("alice", "correct-horse").await;
     assert_eq!(reply.status, StatusCode::CREATED);
     assert_eq!(
-        reply.json["is_admin"], true,
+        reply.json()["is_admin"],
+        true,
         "the first account is the admin"
     );
     let reply = blog.signup("bob", "battery-staple").await;
     assert_eq!(
-        (reply.status, &reply.json["is_admin"]),
+        (reply.status, &reply.json()["is_admin"]),
         (StatusCode::CREATED, &json!(false))
     );
 
@@ -120,22 +85,22 @@ async fn signup_login_post_refresh_fresh_action_logout() {
         .send(Method::POST, "/users/bob/posts", Some(&access), Some(post))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
-    assert_eq!(reply.json["author"], "bob");
-    let id = reply.json["id"].as_i64().unwrap();
+    assert_eq!(reply.json()["author"], "bob");
+    let id = reply.json()["id"].as_i64().unwrap();
     let reply = blog.send(Method::GET, "/posts", None, None).await;
-    assert_eq!(reply.json[0]["title"], "Hello");
+    assert_eq!(reply.json()[0]["title"], "Hello");
 
     // Refresh: a new pair; the used refresh token works once.
     let reply = blog
         .send(Method::POST, "/refresh", Some(&refresh), None)
         .await;
     assert_eq!(reply.status, StatusCode::OK);
-    let refreshed = reply.json["access_token"].as_str().unwrap().to_owned();
+    let refreshed = reply.json()["access_token"].as_str().unwrap().to_owned();
     let reply = blog
         .send(Method::POST, "/refresh", Some(&refresh), None)
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(reply.json["message"], "token has been revoked");
+    assert_eq!(reply.json()["message"], "token has been revoked");
     // An access token is no refresh token.
     let reply = blog
         .send(Method::POST, "/refresh", Some(&access), None)
@@ -153,7 +118,7 @@ async fn signup_login_post_refresh_fresh_action_logout() {
         )
         .await;
     assert_eq!(
-        (reply.status, &reply.json["title"]),
+        (reply.status, &reply.json()["title"]),
         (StatusCode::OK, &json!("Hello again"))
     );
     let password = json!({ "new_password": "new-password-1" });
@@ -169,7 +134,7 @@ async fn signup_login_post_refresh_fresh_action_logout() {
     assert_eq!(error_code(&reply), "insufficient_user_authentication");
     assert!(
         reply
-            .challenge
+            .challenge()
             .unwrap()
             .contains("insufficient_user_authentication")
     );
@@ -187,7 +152,7 @@ async fn signup_login_post_refresh_fresh_action_logout() {
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     for old in [&access, &refreshed, &fresh] {
         let reply = blog.send(Method::GET, "/users/bob", Some(old), None).await;
-        assert_eq!(reply.json["message"], "token has been revoked");
+        assert_eq!(reply.json()["message"], "token has been revoked");
     }
     let reply = blog
         .send(
@@ -205,7 +170,7 @@ async fn signup_login_post_refresh_fresh_action_logout() {
         .send(Method::GET, "/users/bob", Some(&access), None)
         .await;
     assert_eq!(
-        (reply.status, &reply.json["posts"]),
+        (reply.status, &reply.json()["posts"]),
         (StatusCode::OK, &json!(1))
     );
     let reply = blog
@@ -221,11 +186,11 @@ async fn signup_login_post_refresh_fresh_action_logout() {
         .send(Method::GET, "/users/bob", Some(&access), None)
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(reply.json["message"], "token has been revoked");
+    assert_eq!(reply.json()["message"], "token has been revoked");
     let reply = blog
         .send(Method::POST, "/refresh", Some(&refresh), None)
         .await;
-    assert_eq!(reply.json["message"], "token has been revoked");
+    assert_eq!(reply.json()["message"], "token has been revoked");
 }
 
 #[tokio::test]
@@ -247,7 +212,7 @@ async fn users_act_on_their_own_resources_and_admins_on_any() {
             Some(post.clone()),
         )
         .await;
-    let id = reply.json["id"].as_i64().unwrap();
+    let id = reply.json()["id"].as_i64().unwrap();
 
     // Carol may not write, edit or delete as bob.
     let reply = blog
@@ -259,7 +224,7 @@ async fn users_act_on_their_own_resources_and_admins_on_any() {
         )
         .await;
     assert_eq!(
-        (reply.status, error_code(&reply)),
+        (reply.status, error_code(&reply).as_str()),
         (StatusCode::FORBIDDEN, "insufficient_scope")
     );
     let uri = format!("/users/bob/posts/{id}");
@@ -283,13 +248,13 @@ async fn users_act_on_their_own_resources_and_admins_on_any() {
         .send(Method::GET, "/admin/users", Some(&carol), None)
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert!(reply.challenge.unwrap().ends_with(r#"scope="admin""#));
+    assert!(reply.challenge().unwrap().ends_with(r#"scope="admin""#));
 
     // The admin may do all of it.
     let reply = blog
         .send(Method::GET, "/admin/users", Some(&admin), None)
         .await;
-    assert_eq!(reply.json.as_array().unwrap().len(), 3);
+    assert_eq!(reply.json().as_array().unwrap().len(), 3);
     let reply = blog
         .send(Method::GET, "/users/bob", Some(&admin), None)
         .await;
@@ -298,7 +263,7 @@ async fn users_act_on_their_own_resources_and_admins_on_any() {
         .send(Method::POST, "/users/bob/posts", Some(&admin), Some(post))
         .await;
     assert_eq!(
-        (reply.status, &reply.json["author"]),
+        (reply.status, &reply.json()["author"]),
         (StatusCode::CREATED, &json!("bob"))
     );
     let reply = blog.send(Method::DELETE, &uri, Some(&admin), None).await;
@@ -322,7 +287,7 @@ async fn users_act_on_their_own_resources_and_admins_on_any() {
     let reply = blog
         .send(Method::GET, "/users/carol", Some(&carol), None)
         .await;
-    assert_eq!(reply.json["message"], "token has been revoked");
+    assert_eq!(reply.json()["message"], "token has been revoked");
     let reply = blog
         .send(Method::DELETE, "/users/bob", Some(&bob), None)
         .await;
@@ -330,7 +295,7 @@ async fn users_act_on_their_own_resources_and_admins_on_any() {
     let reply = blog
         .send(Method::GET, "/admin/users", Some(&admin), None)
         .await;
-    assert_eq!(reply.json.as_array().unwrap().len(), 1);
+    assert_eq!(reply.json().as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -349,9 +314,9 @@ async fn oauth2_token_endpoint() {
         ))
         .await;
     assert_eq!(reply.status, StatusCode::OK);
-    let access = reply.json["access_token"].as_str().unwrap();
+    let access = reply.json()["access_token"].as_str().unwrap().to_owned();
     let reply = blog
-        .send(Method::GET, "/admin/users", Some(access), None)
+        .send(Method::GET, "/admin/users", Some(&access), None)
         .await;
     assert_eq!(reply.status, StatusCode::OK);
 
@@ -359,7 +324,7 @@ async fn oauth2_token_endpoint() {
         .raw(form("username=alice&password=wrong-password"))
         .await;
     assert_eq!(
-        (reply.status, error_code(&reply)),
+        (reply.status, error_code(&reply).as_str()),
         (StatusCode::BAD_REQUEST, "invalid_grant")
     );
     let reply = blog
@@ -370,7 +335,7 @@ async fn oauth2_token_endpoint() {
     assert_eq!(error_code(&reply), "unsupported_grant_type");
     let reply = blog.raw(form("username=alice")).await;
     assert_eq!(
-        (reply.status, error_code(&reply)),
+        (reply.status, error_code(&reply).as_str()),
         (StatusCode::BAD_REQUEST, "invalid_request")
     );
 }
@@ -386,7 +351,12 @@ async fn bad_input_gets_a_clear_json_error() {
         let reply = blog.signup(username, password).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
         assert_eq!(error_code(&reply), "invalid_input");
-        assert!(reply.json["message"].as_str().unwrap().starts_with(message));
+        assert!(
+            reply.json()["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(message)
+        );
     }
     assert_eq!(
         blog.signup("alice", "correct-horse").await.status,
@@ -394,7 +364,7 @@ async fn bad_input_gets_a_clear_json_error() {
     );
     let reply = blog.signup("alice", "another-pass").await;
     assert_eq!(
-        (reply.status, error_code(&reply)),
+        (reply.status, error_code(&reply).as_str()),
         (StatusCode::CONFLICT, "username_taken")
     );
 
@@ -405,7 +375,7 @@ async fn bad_input_gets_a_clear_json_error() {
         .unwrap();
     let reply = blog.raw(broken).await;
     assert_eq!(
-        (reply.status, error_code(&reply)),
+        (reply.status, error_code(&reply).as_str()),
         (StatusCode::BAD_REQUEST, "invalid_input")
     );
     let untyped = Request::post("/signup").body(Body::from("{}")).unwrap();
@@ -427,7 +397,7 @@ async fn bad_input_gets_a_clear_json_error() {
         let body = json!({ "username": username, "password": password });
         let reply = blog.send(Method::POST, "/login", None, Some(body)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(reply.json["message"], "wrong username or password");
+        assert_eq!(reply.json()["message"], "wrong username or password");
     }
 
     let (access, _) = blog.login("alice", "correct-horse").await;
@@ -442,7 +412,7 @@ async fn bad_input_gets_a_clear_json_error() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     let reply = blog.send(Method::GET, "/posts/999", None, None).await;
     assert_eq!(
-        (reply.status, error_code(&reply)),
+        (reply.status, error_code(&reply).as_str()),
         (StatusCode::NOT_FOUND, "not_found")
     );
     let reply = blog.send(Method::GET, "/posts?page=0", None, None).await;
@@ -454,7 +424,7 @@ async fn bad_input_gets_a_clear_json_error() {
         .send(Method::POST, "/users/alice/posts", None, Some(json!({})))
         .await;
     assert_eq!(
-        (reply.status, error_code(&reply)),
+        (reply.status, error_code(&reply).as_str()),
         (StatusCode::UNAUTHORIZED, "unauthorized")
     );
 }
@@ -464,14 +434,14 @@ async fn the_database_file_is_created_and_migrated_once() {
     let path = std::env::temp_dir().join(format!("jwt-guard-blog-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let url = format!("sqlite://{}", path.display());
-    let db = app::open(&url).await.unwrap();
+    let db = example_blog::open(&url).await.unwrap();
     sqlx::query("INSERT INTO users (username, password_hash) VALUES ('x', 'y')")
         .execute(&db)
         .await
         .unwrap();
     db.close().await;
     // Reopening keeps the data and does not migrate twice.
-    let db = app::open(&url).await.unwrap();
+    let db = example_blog::open(&url).await.unwrap();
     let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
         .fetch_one(&db)
         .await

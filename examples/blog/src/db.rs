@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-use super::error::ApiError;
+use crate::error::ApiError;
 
 /// Opens (creating it if needed) and migrates the database at `url`, such
 /// as `sqlite://blog.db` or `sqlite::memory:`.
@@ -23,9 +23,7 @@ pub async fn open(url: &str) -> Result<SqlitePool, Box<dyn std::error::Error>> {
         .max_connections(max)
         .connect_with(options)
         .await?;
-    sqlx::migrate!("examples/blog/migrations")
-        .run(&pool)
-        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
 }
 

@@ -3,8 +3,13 @@
 //! `FromRequestParts` extractor over `jsonwebtoken`, measured side by side.
 //!
 //! ```sh
-//! cargo run --release --example loadbench -- --requests 20000 --rounds 3
+//! benches/load.sh --requests 20000 --rounds 3
+//! cargo bench --bench load -- --requests 20000 --rounds 3   # the same
 //! ```
+//!
+//! Options: `--requests N` (per server and round, default 20000), `--rounds R`
+//! (default 3), `--connections C` (default 8), `--seconds S` (the time bound
+//! of each load, default 20). `cargo bench` adds `--bench`, which is ignored.
 //!
 //! Each server runs in a child process on one thread, on 127.0.0.1 only;
 //! the driver sends keep-alive requests over a few connections from this
@@ -270,12 +275,49 @@ struct Run {
     cpu_ns: u64,
 }
 
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// The driver's settings, from the command line.
+struct Options {
+    requests: usize,
+    connections: usize,
+    rounds: usize,
+    seconds: u64,
+}
+
+const USAGE: &str = "usage: load [--requests N] [--rounds R] [--connections C] [--seconds S]";
+
+impl Options {
+    /// Reads `--name value` pairs; `--bench`, which `cargo bench` passes to
+    /// every benchmark, is accepted and ignored.
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut options = Self {
+            requests: 20_000,
+            connections: 8,
+            rounds: 3,
+            seconds: 20,
+        };
+        let mut args = args.iter();
+        while let Some(name) = args.next() {
+            if name == "--bench" {
+                continue;
+            }
+            let value = args
+                .next()
+                .ok_or_else(|| format!("`{name}` needs a value\n{USAGE}"))?;
+            let number = || {
+                value
+                    .parse::<usize>()
+                    .map_err(|_| format!("`{name}`: `{value}` is not a number\n{USAGE}"))
+            };
+            match name.as_str() {
+                "--requests" => options.requests = number()?,
+                "--connections" => options.connections = number()?.max(1),
+                "--rounds" => options.rounds = number()?.max(1),
+                "--seconds" => options.seconds = number()? as u64,
+                _ => return Err(format!("unknown argument `{name}`\n{USAGE}")),
+            }
+        }
+        Ok(options)
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -283,10 +325,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.get(1).map(String::as_str) == Some("serve") {
         return serve(args.get(2).map_or("unguarded", String::as_str));
     }
-    let requests = arg(&args, "--requests", 20_000);
-    let connections = arg(&args, "--connections", 8).max(1);
-    let rounds = arg(&args, "--rounds", 3).max(1);
-    let seconds = arg(&args, "--seconds", 20) as u64;
+    let Options {
+        requests,
+        connections,
+        rounds,
+        seconds,
+    } = Options::parse(&args[1..]).unwrap_or_else(|message| {
+        eprintln!("{message}");
+        std::process::exit(2)
+    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -1,5 +1,5 @@
-//! The blog API: accounts, tokens and posts on SQLite. `main.rs` serves it;
-//! the end-to-end tests drive it.
+//! The blog API: accounts, tokens and posts on SQLite. `main.rs` serves it
+//! (`cargo run -p example-blog`); the end-to-end tests in `tests/` drive it.
 
 mod accounts;
 mod db;
@@ -16,6 +16,7 @@ pub use db::open;
 /// What every handler shares: the database.
 #[derive(Clone)]
 pub struct AppState {
+    /// The SQLite pool of [`open`].
     pub db: SqlitePool,
 }
 

@@ -8,9 +8,9 @@ use jwt_guard::{IssuedToken, Token, TokenKind, TokenManager, require_token};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::db::{hash_password, verify_password};
-use super::error::{ApiError, Form, Json, Path};
+use crate::AppState;
+use crate::db::{hash_password, verify_password};
+use crate::error::{ApiError, Form, Json, Path};
 
 #[derive(Deserialize)]
 pub struct Credentials {

@@ -1,0 +1,15 @@
+//! Helpers shared by jwt-guard's integration tests (`tests/`) and the blog
+//! example's tests (`examples/blog/tests/`): requests sent through a real
+//! `Router` and their replies read whole, a clock the tests move by hand, and
+//! the handler most test apps guard.
+//!
+//! What belongs to one suite (its secret, its manager, its keys) stays with
+//! that suite.
+
+mod clock;
+mod handlers;
+mod http;
+
+pub use clock::TestClock;
+pub use handlers::{me, me_app};
+pub use http::{Reply, get_with, req, request, send, status};
