@@ -6,8 +6,8 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{FnArg, ItemFn, parse_quote_spanned};
 
-use crate::args::{Args, Entry, Location, Value};
-use crate::handler::Handler;
+use super::args::{Args, Entry, Location, Value};
+use super::handler::Handler;
 
 pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenStream {
     let marker = format_ident!("__jwt_guard_{}", item.sig.ident);

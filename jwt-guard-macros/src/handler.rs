@@ -4,7 +4,7 @@
 use syn::spanned::Spanned as _;
 use syn::{FnArg, Ident, ItemFn, Pat, PathArguments, Type};
 
-use crate::args::{Args, Errors, PathCheck};
+use super::args::{Args, Errors, PathCheck};
 
 /// axum implements `Handler` for up to 16 extractors.
 const MAX_EXTRACTORS: usize = 16;
