@@ -7,26 +7,7 @@ use syn::ext::IdentExt as _;
 use syn::parse::{ParseStream, Parser as _};
 use syn::{Ident, LitBool, LitStr, Token};
 
-/// Collects every error so the user sees them all at once.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push(syn::Error::new(span, message));
-    }
-
-    pub(crate) fn finish(self) -> Result<(), syn::Error> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
+use super::ctxt::Ctxt;
 
 /// A literal of the attribute, as written.
 #[derive(Clone)]
@@ -103,13 +84,13 @@ const RESERVED_CLAIMS: &[(&str, &str)] = &[
 
 impl Args {
     /// Parses the attribute's arguments. Syntax errors stop the parse;
-    /// everything else is collected into `errors` and parsing goes on.
-    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Self> {
+    /// everything else is collected into `cx` and parsing goes on.
+    pub(crate) fn parse(tokens: TokenStream, cx: &Ctxt) -> syn::Result<Self> {
         let parser = |input: ParseStream<'_>| {
             let mut args = Args::default();
             while !input.is_empty() {
                 let key = input.call(Ident::parse_any)?;
-                args.parse_one(&key, input, errors)?;
+                args.parse_one(&key, input, cx)?;
                 if input.is_empty() {
                     break;
                 }
@@ -122,12 +103,7 @@ impl Args {
         parser.parse2(tokens)
     }
 
-    fn parse_one(
-        &mut self,
-        key: &Ident,
-        input: ParseStream<'_>,
-        errors: &mut Errors,
-    ) -> syn::Result<()> {
+    fn parse_one(&mut self, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
         let name = key.to_string();
         match name.as_str() {
             "refresh" | "fresh" | "optional" => {
@@ -143,7 +119,7 @@ impl Args {
                     _ => &mut self.optional,
                 };
                 if slot.is_some() {
-                    errors.at(
+                    cx.error_at(
                         key.span(),
                         format!("duplicate argument `{name}`; write it once"),
                     );
@@ -159,12 +135,12 @@ impl Args {
                 }
                 input.parse::<Token![=]>()?;
                 let param = parse_param(input, "sub")?;
-                self.add_path(key.clone(), param, errors);
+                self.add_path(key.clone(), param, cx);
             }
             "path" => {
                 let content = parenthesized(key, input, "path(user_id = \"id\")")?;
                 if self.path_keyword.is_some() {
-                    errors.at(
+                    cx.error_at(
                         key.span(),
                         "duplicate argument `path`; list every claim in one `path(..)`",
                     );
@@ -177,13 +153,13 @@ impl Args {
                         syn::Error::new(e.span(), format!("write `{claim} = \"<path parameter>\"`"))
                     })?;
                     let param = parse_param(&content, &claim.to_string())?;
-                    self.add_path(claim, param, errors);
+                    self.add_path(claim, param, cx);
                     if !content.is_empty() {
                         content.parse::<Token![,]>()?;
                     }
                 }
                 if self.path.len() == before {
-                    errors.at(
+                    cx.error_at(
                         key.span(),
                         "`path(..)` needs at least one `claim = \"<path parameter>\"`",
                     );
@@ -197,7 +173,7 @@ impl Args {
                 )?;
                 let duplicate = self.scope.is_some() || !self.scope_strings.is_empty();
                 if duplicate {
-                    errors.at(
+                    cx.error_at(
                         key.span(),
                         "duplicate argument `scope`; list every entry in one `scope(..)`",
                     );
@@ -212,14 +188,14 @@ impl Args {
                         })?;
                         let value = entry.value();
                         if value.is_empty() {
-                            errors.at(entry.span(), "empty scope entry");
+                            cx.error_at(entry.span(), "empty scope entry");
                         } else if value.chars().any(char::is_whitespace) {
-                            errors.at(
+                            cx.error_at(
                                 entry.span(),
                                 "a scope entry has no spaces: write each entry as its own string, e.g. `scope(\"a\", \"b\")`",
                             );
                         } else if self.scope_strings.iter().any(|s| s.value() == value) {
-                            errors.at(entry.span(), format!("duplicate scope entry `{value}`"));
+                            cx.error_at(entry.span(), format!("duplicate scope entry `{value}`"));
                         }
                         self.scope_strings.push(entry);
                         if !content.is_empty() {
@@ -231,9 +207,9 @@ impl Args {
                         entries: Vec::new(),
                     });
                 } else {
-                    let entries = parse_entries(&content, "scope", errors)?;
+                    let entries = parse_entries(&content, "scope", cx)?;
                     if entries.is_empty() {
-                        errors.at(
+                        cx.error_at(
                             key.span(),
                             "`scope(..)` needs at least one entry, e.g. `scope(admin = true)`",
                         );
@@ -251,9 +227,9 @@ impl Args {
                     "override(admin = true)"
                 };
                 let content = parenthesized(key, input, example)?;
-                let entries = parse_entries(&content, &name, errors)?;
+                let entries = parse_entries(&content, &name, cx)?;
                 if entries.is_empty() {
-                    errors.at(
+                    cx.error_at(
                         key.span(),
                         format!("`{name}(..)` needs at least one entry, e.g. `{example}`"),
                     );
@@ -264,7 +240,7 @@ impl Args {
                         if let Some((_, instead)) =
                             RESERVED_CLAIMS.iter().find(|(r, _)| *r == claim)
                         {
-                            errors.at(
+                            cx.error_at(
                                 entry.key.span(),
                                 format!(
                                     "`{claim}` cannot be required with `claims(..)`: {instead}"
@@ -279,7 +255,7 @@ impl Args {
                     &mut self.overrides
                 };
                 if slot.is_some() {
-                    errors.at(
+                    cx.error_at(
                         key.span(),
                         format!(
                             "duplicate argument `{name}`; list every entry in one `{name}(..)`"
@@ -303,7 +279,7 @@ impl Args {
                         "cookie" => Some(Location::Cookie),
                         "query" => Some(Location::Query),
                         other => {
-                            errors.at(
+                            cx.error_at(
                                 ident.span(),
                                 format!("unknown location `{other}`; expected `header`, `cookie` or `query`"),
                             );
@@ -312,7 +288,7 @@ impl Args {
                     };
                     if let Some(location) = location {
                         if entries.iter().any(|(l, _)| *l == location) {
-                            errors.at(ident.span(), format!("duplicate location `{ident}`"));
+                            cx.error_at(ident.span(), format!("duplicate location `{ident}`"));
                         }
                         entries.push((location, ident));
                     }
@@ -321,13 +297,13 @@ impl Args {
                     }
                 }
                 if written == 0 {
-                    errors.at(
+                    cx.error_at(
                         key.span(),
                         "`location(..)` needs at least one of `header`, `cookie`, `query`",
                     );
                 }
                 if self.locations.is_some() {
-                    errors.at(key.span(), "duplicate argument `location`");
+                    cx.error_at(key.span(), "duplicate argument `location`");
                 }
                 self.locations = Some(Group {
                     keyword: key.clone(),
@@ -340,7 +316,7 @@ impl Args {
                     message =
                         format!("unknown argument `{name}`; did you mean `{close}`? {EXPECTED}");
                 }
-                errors.at(key.span(), message);
+                cx.error_at(key.span(), message);
                 // Skip the argument's value so the next one still parses.
                 if input.peek(Token![=]) {
                     input.parse::<Token![=]>()?;
@@ -353,7 +329,7 @@ impl Args {
         Ok(())
     }
 
-    fn add_path(&mut self, claim: Ident, param: LitStr, errors: &mut Errors) {
+    fn add_path(&mut self, claim: Ident, param: LitStr, cx: &Ctxt) {
         let claim_name = claim.to_string();
         if self.path.iter().any(|p| p.claim == claim_name) {
             let what = if claim_name == "sub" {
@@ -361,7 +337,7 @@ impl Args {
             } else {
                 "this claim"
             };
-            errors.at(
+            cx.error_at(
                 claim.span(),
                 format!("duplicate check of {what}: a claim can match one path parameter"),
             );
@@ -370,7 +346,7 @@ impl Args {
             .iter()
             .find(|(r, _)| *r == claim_name && claim_name != "sub")
         {
-            errors.at(
+            cx.error_at(
                 claim.span(),
                 format!("`{claim_name}` cannot be matched to a path parameter: {instead}"),
             );
@@ -385,7 +361,7 @@ impl Args {
         let param_ident = match is_identifier {
             true => Ident::new(&name, param.span()),
             false => {
-                errors.at(
+                cx.error_at(
                     param.span(),
                     format!(
                         "`{}` is not a path parameter name: write the name between braces in the route, \
@@ -405,16 +381,16 @@ impl Args {
 
     /// Checks combinations of arguments; reports each contradiction at the
     /// argument that makes it.
-    pub(crate) fn validate(&self, errors: &mut Errors) {
+    pub(crate) fn validate(&self, cx: &Ctxt) {
         if self.refresh.is_some() {
             if let Some(fresh) = &self.fresh {
-                errors.at(fresh.span(), "`fresh` cannot be combined with `refresh`: refresh tokens are never fresh; remove one");
+                cx.error_at(fresh.span(), "`fresh` cannot be combined with `refresh`: refresh tokens are never fresh; remove one");
             }
             if let Some(optional) = &self.optional {
-                errors.at(optional.span(), "`optional` cannot be combined with `refresh`: a refresh handler needs the refresh token; remove `optional`");
+                cx.error_at(optional.span(), "`optional` cannot be combined with `refresh`: a refresh handler needs the refresh token; remove `optional`");
             }
             if let Some(scope) = &self.scope {
-                errors.at(scope.keyword.span(), "`scope(..)` cannot be combined with `refresh`: check scope on the handlers that take access tokens");
+                cx.error_at(scope.keyword.span(), "`scope(..)` cannot be combined with `refresh`: check scope on the handlers that take access tokens");
             }
         }
         if let Some(overrides) = &self.overrides
@@ -422,7 +398,7 @@ impl Args {
             && self.claims.is_none()
             && self.scope.is_none()
         {
-            errors.at(
+            cx.error_at(
                 overrides.keyword.span(),
                 "`override(..)` has nothing to override: it skips `sub`, `path(..)`, `claims(..)` \
                  and `scope(..)` checks, so add one of them",
@@ -458,11 +434,7 @@ fn parse_param(input: ParseStream<'_>, what: &str) -> syn::Result<LitStr> {
     ))
 }
 
-fn parse_entries(
-    content: ParseStream<'_>,
-    group: &str,
-    errors: &mut Errors,
-) -> syn::Result<Vec<Entry>> {
+fn parse_entries(content: ParseStream<'_>, group: &str, cx: &Ctxt) -> syn::Result<Vec<Entry>> {
     let mut entries: Vec<Entry> = Vec::new();
     while !content.is_empty() {
         let key = content.call(Ident::parse_any)?;
@@ -474,7 +446,7 @@ fn parse_entries(
         })?;
         let value = parse_value(content)?;
         if entries.iter().any(|e| e.key == key) {
-            errors.at(
+            cx.error_at(
                 key.span(),
                 format!("duplicate key `{key}` in `{group}(..)`"),
             );
@@ -556,11 +528,27 @@ mod tests {
     use quote::quote;
 
     fn parse(tokens: TokenStream) -> Result<Args, String> {
-        let mut errors = Errors::default();
-        let args = Args::parse(tokens, &mut errors).map_err(|e| e.to_string())?;
-        args.validate(&mut errors);
-        errors.finish().map_err(|e| e.to_string())?;
-        Ok(args)
+        let cx = Ctxt::new();
+        let args = match Args::parse(tokens, &cx) {
+            Ok(args) => {
+                args.validate(&cx);
+                Some(args)
+            }
+            Err(error) => {
+                cx.error(error);
+                None
+            }
+        };
+        match (cx.check(), args) {
+            (Ok(()), Some(args)) => Ok(args),
+            (result, _) => Err(result.err().map(messages).unwrap_or_default()),
+        }
+    }
+
+    /// Every message of a combined error, one a line.
+    fn messages(error: syn::Error) -> String {
+        let messages: Vec<String> = error.into_iter().map(|e| e.to_string()).collect();
+        messages.join("\n")
     }
 
     #[test]
@@ -588,10 +576,10 @@ mod tests {
         assert!(err.contains("floats"), "{err}");
         let err = parse(quote!(refersh, fresh, fresh)).err().unwrap();
         assert!(err.contains("did you mean `refresh`"), "{err}");
-        let mut errors = Errors::default();
-        let args = Args::parse(quote!(refersh, fresh, fresh), &mut errors).unwrap();
+        let cx = Ctxt::new();
+        let args = Args::parse(quote!(refersh, fresh, fresh), &cx).unwrap();
         assert!(args.fresh.is_some());
-        let all = errors.finish().err().unwrap();
+        let all = cx.check().err().unwrap();
         assert_eq!(all.into_iter().count(), 2);
     }
 

@@ -7,50 +7,106 @@
 
 #[path = "args.rs"]
 mod args;
+#[path = "ctxt.rs"]
+mod ctxt;
 #[path = "expand.rs"]
 mod expand;
 #[path = "handler.rs"]
 mod handler;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::ToTokens as _;
+use syn::ItemFn;
+
+use args::Args;
+use ctxt::Ctxt;
+use handler::Handler;
 
 /// Parse, check, expand. On any error the user's item is emitted unchanged
 /// beside the errors, so they see only ours and not a cascade.
 pub(crate) fn require_token_impl(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = args::Errors::default();
-    let parsed = args::Args::parse(args, &mut errors);
-    let item_fn = match syn::parse2::<syn::ItemFn>(item.clone()) {
-        Ok(item_fn) => item_fn,
-        Err(_) => {
-            let error = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "`#[require_token]` goes on an `async fn` handler",
-            );
-            let mut out = item;
-            out.extend(error.to_compile_error());
-            return out;
-        }
+    let cx = Ctxt::new();
+    let Ok(item_fn) = syn::parse2::<ItemFn>(item.clone()) else {
+        cx.error_at(
+            Span::call_site(),
+            "`#[require_token]` goes on an `async fn` handler",
+        );
+        return with_errors(item, cx.check());
     };
-    let args = match parsed {
-        Ok(args) => Some(args),
+    let checked = check(args, &item_fn, &cx);
+    match (cx.check(), checked) {
+        (Ok(()), Some((args, handler))) => expand::expand(item_fn, &args, &handler),
+        (result, _) => with_errors(item_fn.into_token_stream(), result),
+    }
+}
+
+/// Parses the arguments and checks them and the handler; `None` when a
+/// syntax error stopped the parse.
+fn check(args: TokenStream, item_fn: &ItemFn, cx: &Ctxt) -> Option<(Args, Handler)> {
+    let args = match Args::parse(args, cx) {
+        Ok(args) => args,
         Err(error) => {
-            errors.push(error);
-            None
+            cx.error(error);
+            return None;
         }
     };
-    let handler = args.as_ref().map(|args| {
-        args.validate(&mut errors);
-        handler::check(&item_fn, args, &mut errors)
-    });
-    match (errors.finish(), args, handler) {
-        (Ok(()), Some(args), Some(handler)) => expand::expand(item_fn, &args, &handler),
-        (result, _, _) => {
-            let mut out = item_fn.into_token_stream();
-            if let Err(error) = result {
-                out.extend(error.to_compile_error());
-            }
-            out
-        }
+    args.validate(cx);
+    let handler = handler::check(item_fn, &args, cx);
+    Some((args, handler))
+}
+
+/// The user's item, followed by the errors if there are any.
+fn with_errors(mut item: TokenStream, result: syn::Result<()>) -> TokenStream {
+    if let Err(error) = result {
+        item.extend(error.to_compile_error());
+    }
+    item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn a_valid_attribute_expands() {
+        let out = require_token_impl(
+            quote!(fresh),
+            quote!(
+                async fn h() {}
+            ),
+        )
+        .to_string();
+        assert!(out.contains("struct __jwt_guard_h"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn errors_keep_the_handler_unchanged() {
+        let out = require_token_impl(
+            quote!(refersh, fresh, fresh),
+            quote!(
+                async fn h() {}
+            ),
+        );
+        let out = out.to_string();
+        assert!(out.starts_with("async fn h () { }"), "{out}");
+        assert!(out.contains("unknown argument `refersh`"), "{out}");
+        assert!(out.contains("duplicate argument `fresh`"), "{out}");
+        assert!(!out.contains("__jwt_guard"), "{out}");
+    }
+
+    #[test]
+    fn not_a_function_is_the_only_error() {
+        let out = require_token_impl(
+            quote!(refersh),
+            quote!(
+                struct S;
+            ),
+        )
+        .to_string();
+        assert!(out.starts_with("struct S ;"), "{out}");
+        assert!(out.contains("goes on an `async fn` handler"), "{out}");
+        assert!(!out.contains("refersh"), "{out}");
     }
 }
