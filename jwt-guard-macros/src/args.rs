@@ -1,10 +1,13 @@
 //! The attribute grammar: `#[require_token(...)]` arguments parsed into a
 //! typed [`Args`] that keeps its source tokens for spans, then checked for
 //! contradictions. Parsing only; no code is generated here.
+//!
+//! Every argument is one row of [`ARGS`] and one parse function; the row's
+//! name and form also make the unknown-argument message and its suggestion.
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt as _;
-use syn::parse::{ParseStream, Parser as _};
+use syn::parse::{ParseBuffer, ParseStream, Parser as _};
 use syn::{Ident, LitBool, LitStr, Token};
 
 use super::ctxt::Ctxt;
@@ -29,14 +32,23 @@ pub(crate) struct PathCheck {
     pub(crate) claim: Ident,
     /// The path parameter as written.
     pub(crate) param: LitStr,
-    /// The path parameter as an identifier, spanned on the literal.
-    pub(crate) param_ident: Ident,
+    /// The path parameter as an identifier, spanned on the literal; `None`
+    /// when the string is not one.
+    pub(crate) param_ident: Option<Ident>,
 }
 
 /// A keyword of the attribute with its entries.
 pub(crate) struct Group<T> {
     pub(crate) keyword: Ident,
     pub(crate) entries: Vec<T>,
+}
+
+/// `scope(..)`, in one of its two forms.
+pub(crate) enum Scope {
+    /// `scope(key = value, ..)`: entries of the token's scope map.
+    Map(Group<Entry>),
+    /// `scope("a:b", ..)`: entries of the token's OAuth2 scope string.
+    Strings(Group<LitStr>),
 }
 
 /// Where `location(..)` reads the token.
@@ -53,19 +65,75 @@ pub(crate) struct Args {
     pub(crate) refresh: Option<Ident>,
     pub(crate) fresh: Option<Ident>,
     pub(crate) optional: Option<Ident>,
+    /// `sub = ".."` and the entries of `path(..)`, in the order written.
     pub(crate) path: Vec<PathCheck>,
     pub(crate) path_keyword: Option<Ident>,
-    pub(crate) scope: Option<Group<Entry>>,
-    pub(crate) scope_strings: Vec<LitStr>,
+    pub(crate) scope: Option<Scope>,
     pub(crate) claims: Option<Group<Entry>>,
     pub(crate) overrides: Option<Group<Entry>>,
     pub(crate) locations: Option<Group<(Location, Ident)>>,
 }
 
-const EXPECTED: &str = "expected one of `refresh`, `fresh`, `optional`, `sub = \"..\"`, \
-                        `path(..)`, `scope(..)`, `claims(..)`, `override(..)`, `location(..)`";
-const KEYWORDS: &[&str] = &[
-    "refresh", "fresh", "optional", "sub", "path", "scope", "claims", "override", "location",
+/// Reads one argument after its name; `Err` for a syntax error, which stops
+/// the parse. Everything else is reported to the `Ctxt` and parsing goes on.
+type ParseFn = fn(&mut Args, &Ident, ParseStream<'_>, &Ctxt) -> syn::Result<()>;
+
+/// One argument of the attribute.
+struct ArgDef {
+    /// The name it is written with.
+    name: &'static str,
+    /// How it is written, for the list of what is expected.
+    form: &'static str,
+    parse: ParseFn,
+}
+
+/// Every argument, in the order the unknown-argument message lists them.
+const ARGS: &[ArgDef] = &[
+    ArgDef {
+        name: "refresh",
+        form: "`refresh`",
+        parse: parse_refresh,
+    },
+    ArgDef {
+        name: "fresh",
+        form: "`fresh`",
+        parse: parse_fresh,
+    },
+    ArgDef {
+        name: "optional",
+        form: "`optional`",
+        parse: parse_optional,
+    },
+    ArgDef {
+        name: "sub",
+        form: "`sub = \"..\"`",
+        parse: parse_sub,
+    },
+    ArgDef {
+        name: "path",
+        form: "`path(..)`",
+        parse: parse_path,
+    },
+    ArgDef {
+        name: "scope",
+        form: "`scope(..)`",
+        parse: parse_scope,
+    },
+    ArgDef {
+        name: "claims",
+        form: "`claims(..)`",
+        parse: parse_claims,
+    },
+    ArgDef {
+        name: "override",
+        form: "`override(..)`",
+        parse: parse_override,
+    },
+    ArgDef {
+        name: "location",
+        form: "`location(..)`",
+        parse: parse_location,
+    },
 ];
 
 /// Claims that `claims(..)` refuses, with what to write instead.
@@ -90,7 +158,10 @@ impl Args {
             let mut args = Args::default();
             while !input.is_empty() {
                 let key = input.call(Ident::parse_any)?;
-                args.parse_one(&key, input, cx)?;
+                match ARGS.iter().find(|arg| key == arg.name) {
+                    Some(arg) => (arg.parse)(&mut args, &key, input, cx)?,
+                    None => skip_unknown(&key, input, cx)?,
+                }
                 if input.is_empty() {
                     break;
                 }
@@ -101,282 +172,6 @@ impl Args {
             Ok(args)
         };
         parser.parse2(tokens)
-    }
-
-    fn parse_one(&mut self, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
-        let name = key.to_string();
-        match name.as_str() {
-            "refresh" | "fresh" | "optional" => {
-                if input.peek(Token![=]) || input.peek(syn::token::Paren) {
-                    return Err(syn::Error::new(
-                        key.span(),
-                        format!("`{name}` takes no value: write `{name}`"),
-                    ));
-                }
-                let slot = match name.as_str() {
-                    "refresh" => &mut self.refresh,
-                    "fresh" => &mut self.fresh,
-                    _ => &mut self.optional,
-                };
-                if slot.is_some() {
-                    cx.error_at(
-                        key.span(),
-                        format!("duplicate argument `{name}`; write it once"),
-                    );
-                }
-                *slot = Some(key.clone());
-            }
-            "sub" => {
-                if !input.peek(Token![=]) {
-                    return Err(syn::Error::new(
-                        key.span(),
-                        "`sub` names a path parameter: write `sub = \"username\"`",
-                    ));
-                }
-                input.parse::<Token![=]>()?;
-                let param = parse_param(input, "sub")?;
-                self.add_path(key.clone(), param, cx);
-            }
-            "path" => {
-                let content = parenthesized(key, input, "path(user_id = \"id\")")?;
-                if self.path_keyword.is_some() {
-                    cx.error_at(
-                        key.span(),
-                        "duplicate argument `path`; list every claim in one `path(..)`",
-                    );
-                }
-                self.path_keyword = Some(key.clone());
-                let before = self.path.len();
-                while !content.is_empty() {
-                    let claim = content.call(Ident::parse_any)?;
-                    content.parse::<Token![=]>().map_err(|e| {
-                        syn::Error::new(e.span(), format!("write `{claim} = \"<path parameter>\"`"))
-                    })?;
-                    let param = parse_param(&content, &claim.to_string())?;
-                    self.add_path(claim, param, cx);
-                    if !content.is_empty() {
-                        content.parse::<Token![,]>()?;
-                    }
-                }
-                if self.path.len() == before {
-                    cx.error_at(
-                        key.span(),
-                        "`path(..)` needs at least one `claim = \"<path parameter>\"`",
-                    );
-                }
-            }
-            "scope" => {
-                let content = parenthesized(
-                    key,
-                    input,
-                    "scope(admin = true)` or `scope(\"posts:write\")",
-                )?;
-                let duplicate = self.scope.is_some() || !self.scope_strings.is_empty();
-                if duplicate {
-                    cx.error_at(
-                        key.span(),
-                        "duplicate argument `scope`; list every entry in one `scope(..)`",
-                    );
-                }
-                if content.peek(LitStr) {
-                    while !content.is_empty() {
-                        let entry: LitStr = content.parse().map_err(|e| {
-                            syn::Error::new(
-                                e.span(),
-                                "`scope(\"..\")` takes only strings; do not mix them with `key = value` entries",
-                            )
-                        })?;
-                        let value = entry.value();
-                        if value.is_empty() {
-                            cx.error_at(entry.span(), "empty scope entry");
-                        } else if value.chars().any(char::is_whitespace) {
-                            cx.error_at(
-                                entry.span(),
-                                "a scope entry has no spaces: write each entry as its own string, e.g. `scope(\"a\", \"b\")`",
-                            );
-                        } else if self.scope_strings.iter().any(|s| s.value() == value) {
-                            cx.error_at(entry.span(), format!("duplicate scope entry `{value}`"));
-                        }
-                        self.scope_strings.push(entry);
-                        if !content.is_empty() {
-                            content.parse::<Token![,]>()?;
-                        }
-                    }
-                    self.scope.get_or_insert(Group {
-                        keyword: key.clone(),
-                        entries: Vec::new(),
-                    });
-                } else {
-                    let entries = parse_entries(&content, "scope", cx)?;
-                    if entries.is_empty() {
-                        cx.error_at(
-                            key.span(),
-                            "`scope(..)` needs at least one entry, e.g. `scope(admin = true)`",
-                        );
-                    }
-                    self.scope = Some(Group {
-                        keyword: key.clone(),
-                        entries,
-                    });
-                }
-            }
-            "claims" | "override" => {
-                let example = if name == "claims" {
-                    "claims(tenant = \"acme\")"
-                } else {
-                    "override(admin = true)"
-                };
-                let content = parenthesized(key, input, example)?;
-                let entries = parse_entries(&content, &name, cx)?;
-                if entries.is_empty() {
-                    cx.error_at(
-                        key.span(),
-                        format!("`{name}(..)` needs at least one entry, e.g. `{example}`"),
-                    );
-                }
-                if name == "claims" {
-                    for entry in &entries {
-                        let claim = entry.key.to_string();
-                        if let Some((_, instead)) =
-                            RESERVED_CLAIMS.iter().find(|(r, _)| *r == claim)
-                        {
-                            cx.error_at(
-                                entry.key.span(),
-                                format!(
-                                    "`{claim}` cannot be required with `claims(..)`: {instead}"
-                                ),
-                            );
-                        }
-                    }
-                }
-                let slot = if name == "claims" {
-                    &mut self.claims
-                } else {
-                    &mut self.overrides
-                };
-                if slot.is_some() {
-                    cx.error_at(
-                        key.span(),
-                        format!(
-                            "duplicate argument `{name}`; list every entry in one `{name}(..)`"
-                        ),
-                    );
-                }
-                *slot = Some(Group {
-                    keyword: key.clone(),
-                    entries,
-                });
-            }
-            "location" => {
-                let content = parenthesized(key, input, "location(header, cookie)")?;
-                let mut entries: Vec<(Location, Ident)> = Vec::new();
-                let mut written = 0;
-                while !content.is_empty() {
-                    written += 1;
-                    let ident = content.call(Ident::parse_any)?;
-                    let location = match ident.to_string().as_str() {
-                        "header" => Some(Location::Header),
-                        "cookie" => Some(Location::Cookie),
-                        "query" => Some(Location::Query),
-                        other => {
-                            cx.error_at(
-                                ident.span(),
-                                format!("unknown location `{other}`; expected `header`, `cookie` or `query`"),
-                            );
-                            None
-                        }
-                    };
-                    if let Some(location) = location {
-                        if entries.iter().any(|(l, _)| *l == location) {
-                            cx.error_at(ident.span(), format!("duplicate location `{ident}`"));
-                        }
-                        entries.push((location, ident));
-                    }
-                    if !content.is_empty() {
-                        content.parse::<Token![,]>()?;
-                    }
-                }
-                if written == 0 {
-                    cx.error_at(
-                        key.span(),
-                        "`location(..)` needs at least one of `header`, `cookie`, `query`",
-                    );
-                }
-                if self.locations.is_some() {
-                    cx.error_at(key.span(), "duplicate argument `location`");
-                }
-                self.locations = Some(Group {
-                    keyword: key.clone(),
-                    entries,
-                });
-            }
-            _ => {
-                let mut message = format!("unknown argument `{name}`; {EXPECTED}");
-                if let Some(close) = closest(&name) {
-                    message =
-                        format!("unknown argument `{name}`; did you mean `{close}`? {EXPECTED}");
-                }
-                cx.error_at(key.span(), message);
-                // Skip the argument's value so the next one still parses.
-                if input.peek(Token![=]) {
-                    input.parse::<Token![=]>()?;
-                    input.parse::<proc_macro2::TokenTree>()?;
-                } else if input.peek(syn::token::Paren) {
-                    input.parse::<proc_macro2::TokenTree>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn add_path(&mut self, claim: Ident, param: LitStr, cx: &Ctxt) {
-        let claim_name = claim.to_string();
-        if self.path.iter().any(|p| p.claim == claim_name) {
-            let what = if claim_name == "sub" {
-                "`sub`"
-            } else {
-                "this claim"
-            };
-            cx.error_at(
-                claim.span(),
-                format!("duplicate check of {what}: a claim can match one path parameter"),
-            );
-        }
-        if let Some((_, instead)) = RESERVED_CLAIMS
-            .iter()
-            .find(|(r, _)| *r == claim_name && claim_name != "sub")
-        {
-            cx.error_at(
-                claim.span(),
-                format!("`{claim_name}` cannot be matched to a path parameter: {instead}"),
-            );
-        }
-        let name = param.value();
-        let is_identifier = name != "_"
-            && name
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        let param_ident = match is_identifier {
-            true => Ident::new(&name, param.span()),
-            false => {
-                cx.error_at(
-                    param.span(),
-                    format!(
-                        "`{}` is not a path parameter name: write the name between braces in the route, \
-                         e.g. `\"username\"` for `/users/{{username}}`",
-                        param.value()
-                    ),
-                );
-                Ident::new("__jwt_guard_invalid", param.span())
-            }
-        };
-        self.path.push(PathCheck {
-            claim,
-            param,
-            param_ident,
-        });
     }
 
     /// Checks combinations of arguments; reports each contradiction at the
@@ -390,7 +185,7 @@ impl Args {
                 cx.error_at(optional.span(), "`optional` cannot be combined with `refresh`: a refresh handler needs the refresh token; remove `optional`");
             }
             if let Some(scope) = &self.scope {
-                cx.error_at(scope.keyword.span(), "`scope(..)` cannot be combined with `refresh`: check scope on the handlers that take access tokens");
+                cx.error_at(scope.keyword().span(), "`scope(..)` cannot be combined with `refresh`: check scope on the handlers that take access tokens");
             }
         }
         if let Some(overrides) = &self.overrides
@@ -407,11 +202,399 @@ impl Args {
     }
 }
 
+impl<T> Group<T> {
+    /// Takes in a repeated argument, already reported: its keyword, as for
+    /// any argument written again, and its entries, so each is still checked.
+    fn absorb(&mut self, later: Group<T>) {
+        self.keyword = later.keyword;
+        self.entries.extend(later.entries);
+    }
+}
+
+/// Sets a list argument, or adds a repeated one to it.
+fn put<T>(slot: &mut Option<Group<T>>, group: Group<T>) {
+    match slot {
+        Some(earlier) => earlier.absorb(group),
+        None => *slot = Some(group),
+    }
+}
+
+impl Scope {
+    pub(crate) fn keyword(&self) -> &Ident {
+        match self {
+            Scope::Map(group) => &group.keyword,
+            Scope::Strings(group) => &group.keyword,
+        }
+    }
+
+    /// Takes in a repeated `scope(..)`, already reported. Scope strings are
+    /// kept whatever the forms, as they are still checked.
+    fn absorb(&mut self, later: Scope) {
+        match (&mut *self, later) {
+            (Scope::Map(map), Scope::Map(more)) => map.absorb(more),
+            (Scope::Strings(strings), Scope::Strings(more)) => strings.absorb(more),
+            (Scope::Strings(strings), Scope::Map(map)) => strings.keyword = map.keyword,
+            (Scope::Map(_), strings @ Scope::Strings(_)) => *self = strings,
+        }
+    }
+}
+
+/// The "expected one of .." list of every argument's form.
+fn expected() -> String {
+    let forms: Vec<&str> = ARGS.iter().map(|arg| arg.form).collect();
+    format!("expected one of {}", forms.join(", "))
+}
+
+/// Reports an unknown argument and skips its value, so the next one still
+/// parses.
+fn skip_unknown(key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    let expected = expected();
+    let message = match closest(&key.to_string()) {
+        Some(close) => format!("unknown argument `{key}`; did you mean `{close}`? {expected}"),
+        None => format!("unknown argument `{key}`; {expected}"),
+    };
+    cx.error_at(key.span(), message);
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        input.parse::<proc_macro2::TokenTree>()?;
+    } else if input.peek(syn::token::Paren) {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
+}
+
+fn parse_refresh(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    parse_flag(&mut args.refresh, key, input, cx)
+}
+
+fn parse_fresh(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    parse_flag(&mut args.fresh, key, input, cx)
+}
+
+fn parse_optional(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    parse_flag(&mut args.optional, key, input, cx)
+}
+
+/// `refresh`, `fresh`, `optional`: a bare name.
+fn parse_flag(
+    slot: &mut Option<Ident>,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    if input.peek(Token![=]) || input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{key}` takes no value: write `{key}`"),
+        ));
+    }
+    if slot.is_some() {
+        cx.error_at(
+            key.span(),
+            format!("duplicate argument `{key}`; write it once"),
+        );
+    }
+    *slot = Some(key.clone());
+    Ok(())
+}
+
+/// `sub = "p"`.
+fn parse_sub(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    if !input.peek(Token![=]) {
+        return Err(syn::Error::new(
+            key.span(),
+            "`sub` names a path parameter: write `sub = \"username\"`",
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    let param = parse_param(input, "sub")?;
+    add_path(args, key.clone(), param, cx);
+    Ok(())
+}
+
+/// `path(claim = "p", ..)`.
+fn parse_path(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    let content = parenthesized(key, input, "path(user_id = \"id\")")?;
+    if args.path_keyword.is_some() {
+        cx.error_at(
+            key.span(),
+            "duplicate argument `path`; list every claim in one `path(..)`",
+        );
+    }
+    args.path_keyword = Some(key.clone());
+    let before = args.path.len();
+    while !content.is_empty() {
+        let claim = content.call(Ident::parse_any)?;
+        content.parse::<Token![=]>().map_err(|e| {
+            syn::Error::new(e.span(), format!("write `{claim} = \"<path parameter>\"`"))
+        })?;
+        let param = parse_param(&content, &claim.to_string())?;
+        add_path(args, claim, param, cx);
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    if args.path.len() == before {
+        cx.error_at(
+            key.span(),
+            "`path(..)` needs at least one `claim = \"<path parameter>\"`",
+        );
+    }
+    Ok(())
+}
+
+fn add_path(args: &mut Args, claim: Ident, param: LitStr, cx: &Ctxt) {
+    let claim_name = claim.to_string();
+    if args.path.iter().any(|p| p.claim == claim_name) {
+        let what = if claim_name == "sub" {
+            "`sub`"
+        } else {
+            "this claim"
+        };
+        cx.error_at(
+            claim.span(),
+            format!("duplicate check of {what}: a claim can match one path parameter"),
+        );
+    }
+    if let Some((_, instead)) = RESERVED_CLAIMS
+        .iter()
+        .find(|(r, _)| *r == claim_name && claim_name != "sub")
+    {
+        cx.error_at(
+            claim.span(),
+            format!("`{claim_name}` cannot be matched to a path parameter: {instead}"),
+        );
+    }
+    let name = param.value();
+    let is_identifier = name != "_"
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let param_ident = is_identifier.then(|| Ident::new(&name, param.span()));
+    if param_ident.is_none() {
+        cx.error_at(
+            param.span(),
+            format!(
+                "`{name}` is not a path parameter name: write the name between braces in the route, \
+                 e.g. `\"username\"` for `/users/{{username}}`"
+            ),
+        );
+    }
+    args.path.push(PathCheck {
+        claim,
+        param,
+        param_ident,
+    });
+}
+
+/// `scope(key = value, ..)` or `scope("a:b", ..)`.
+fn parse_scope(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    let content = parenthesized(
+        key,
+        input,
+        "scope(admin = true)` or `scope(\"posts:write\")",
+    )?;
+    if args.scope.is_some() {
+        cx.error_at(
+            key.span(),
+            "duplicate argument `scope`; list every entry in one `scope(..)`",
+        );
+    }
+    let scope = if content.peek(LitStr) {
+        let mut strings = Group {
+            keyword: key.clone(),
+            entries: Vec::new(),
+        };
+        let written = match &args.scope {
+            Some(Scope::Strings(earlier)) => earlier.entries.as_slice(),
+            _ => &[],
+        };
+        while !content.is_empty() {
+            let entry: LitStr = content.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`scope(\"..\")` takes only strings; do not mix them with `key = value` entries",
+                )
+            })?;
+            let value = entry.value();
+            if value.is_empty() {
+                cx.error_at(entry.span(), "empty scope entry");
+            } else if value.chars().any(char::is_whitespace) {
+                cx.error_at(
+                    entry.span(),
+                    "a scope entry has no spaces: write each entry as its own string, e.g. `scope(\"a\", \"b\")`",
+                );
+            } else if written
+                .iter()
+                .chain(&strings.entries)
+                .any(|s| s.value() == value)
+            {
+                cx.error_at(entry.span(), format!("duplicate scope entry `{value}`"));
+            }
+            strings.entries.push(entry);
+            if !content.is_empty() {
+                content.parse::<Token![,]>()?;
+            }
+        }
+        Scope::Strings(strings)
+    } else {
+        let entries = parse_entries(&content, "scope", cx)?;
+        if entries.is_empty() {
+            cx.error_at(
+                key.span(),
+                "`scope(..)` needs at least one entry, e.g. `scope(admin = true)`",
+            );
+        }
+        Scope::Map(Group {
+            keyword: key.clone(),
+            entries,
+        })
+    };
+    match &mut args.scope {
+        Some(earlier) => earlier.absorb(scope),
+        None => args.scope = Some(scope),
+    }
+    Ok(())
+}
+
+/// `claims(key = value, ..)`.
+fn parse_claims(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    let entries = parse_entry_list(key, input, "claims(tenant = \"acme\")", cx)?;
+    for entry in &entries {
+        let claim = entry.key.to_string();
+        if let Some((_, instead)) = RESERVED_CLAIMS.iter().find(|(r, _)| *r == claim) {
+            cx.error_at(
+                entry.key.span(),
+                format!("`{claim}` cannot be required with `claims(..)`: {instead}"),
+            );
+        }
+    }
+    put_entry_list(&mut args.claims, key, entries, cx);
+    Ok(())
+}
+
+/// `override(key = value, ..)`.
+fn parse_override(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    let entries = parse_entry_list(key, input, "override(admin = true)", cx)?;
+    put_entry_list(&mut args.overrides, key, entries, cx);
+    Ok(())
+}
+
+/// The entries of `claims(..)` or `override(..)`, at least one.
+fn parse_entry_list(
+    key: &Ident,
+    input: ParseStream<'_>,
+    example: &str,
+    cx: &Ctxt,
+) -> syn::Result<Vec<Entry>> {
+    let content = parenthesized(key, input, example)?;
+    let entries = parse_entries(&content, &key.to_string(), cx)?;
+    if entries.is_empty() {
+        cx.error_at(
+            key.span(),
+            format!("`{key}(..)` needs at least one entry, e.g. `{example}`"),
+        );
+    }
+    Ok(entries)
+}
+
+fn put_entry_list(slot: &mut Option<Group<Entry>>, key: &Ident, entries: Vec<Entry>, cx: &Ctxt) {
+    if slot.is_some() {
+        cx.error_at(
+            key.span(),
+            format!("duplicate argument `{key}`; list every entry in one `{key}(..)`"),
+        );
+    }
+    put(
+        slot,
+        Group {
+            keyword: key.clone(),
+            entries,
+        },
+    );
+}
+
+/// `location(header, cookie, query)`.
+fn parse_location(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    let content = parenthesized(key, input, "location(header, cookie)")?;
+    let mut entries: Vec<(Location, Ident)> = Vec::new();
+    let mut written = 0;
+    while !content.is_empty() {
+        written += 1;
+        let ident = content.call(Ident::parse_any)?;
+        let location = match ident.to_string().as_str() {
+            "header" => Some(Location::Header),
+            "cookie" => Some(Location::Cookie),
+            "query" => Some(Location::Query),
+            other => {
+                cx.error_at(
+                    ident.span(),
+                    format!("unknown location `{other}`; expected `header`, `cookie` or `query`"),
+                );
+                None
+            }
+        };
+        if let Some(location) = location {
+            if entries.iter().any(|(l, _)| *l == location) {
+                cx.error_at(ident.span(), format!("duplicate location `{ident}`"));
+            }
+            entries.push((location, ident));
+        }
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    if written == 0 {
+        cx.error_at(
+            key.span(),
+            "`location(..)` needs at least one of `header`, `cookie`, `query`",
+        );
+    }
+    if args.locations.is_some() {
+        cx.error_at(key.span(), "duplicate argument `location`");
+    }
+    put(
+        &mut args.locations,
+        Group {
+            keyword: key.clone(),
+            entries,
+        },
+    );
+    Ok(())
+}
+
 fn parenthesized<'a>(
     key: &Ident,
     input: ParseStream<'a>,
     example: &str,
-) -> syn::Result<syn::parse::ParseBuffer<'a>> {
+) -> syn::Result<ParseBuffer<'a>> {
     if !input.peek(syn::token::Paren) {
         return Err(syn::Error::new(
             key.span(),
@@ -497,11 +680,10 @@ fn parse_value(input: ParseStream<'_>) -> syn::Result<Value> {
     }
 }
 
-/// The keyword nearest to a misspelling, if it is near enough.
+/// The argument nearest to a misspelling, if it is near enough.
 fn closest(name: &str) -> Option<&'static str> {
-    KEYWORDS
-        .iter()
-        .map(|k| (levenshtein(name, k), *k))
+    ARGS.iter()
+        .map(|arg| (levenshtein(name, arg.name), arg.name))
         .filter(|(d, k)| *d <= 2 && *d < k.len())
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
@@ -560,12 +742,17 @@ mod tests {
         .unwrap();
         assert!(args.fresh.is_some());
         assert_eq!(args.path.len(), 2);
-        assert_eq!(args.path[1].param_ident, "org");
-        let scope = args.scope.unwrap();
+        assert_eq!(args.path[1].param_ident.as_ref().unwrap(), "org");
+        let Some(Scope::Map(scope)) = args.scope else {
+            panic!("a scope map")
+        };
         assert!(matches!(scope.entries[1].value, Value::Int(-2, _)));
         assert_eq!(args.locations.unwrap().entries.len(), 2);
         let strings = parse(quote!(scope("posts:read", "posts:write"))).unwrap();
-        assert_eq!(strings.scope_strings.len(), 2);
+        let Some(Scope::Strings(strings)) = strings.scope else {
+            panic!("scope strings")
+        };
+        assert_eq!(strings.entries.len(), 2);
     }
 
     #[test]
@@ -605,6 +792,56 @@ mod tests {
             let err = parse(tokens).err().unwrap();
             assert!(err.contains(needle), "{err} lacks {needle}");
         }
+    }
+
+    /// A written example of every argument of the table.
+    fn example(name: &str) -> Option<TokenStream> {
+        Some(match name {
+            "refresh" => quote!(refresh),
+            "fresh" => quote!(fresh),
+            "optional" => quote!(optional),
+            "sub" => quote!(sub = "username"),
+            "path" => quote!(path(org_id = "org")),
+            "scope" => quote!(scope(admin = true)),
+            "claims" => quote!(claims(tenant = "acme")),
+            "override" => quote!(override(admin = true), claims(tenant = "acme")),
+            "location" => quote!(location(cookie)),
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn every_argument_of_the_table_parses() {
+        for arg in ARGS {
+            let tokens =
+                example(arg.name).unwrap_or_else(|| panic!("no example of `{}`", arg.name));
+            if let Err(err) = parse(tokens) {
+                panic!("`{}`: {err}", arg.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_lists_what_is_expected() {
+        let forms: Vec<&str> = ARGS.iter().map(|arg| arg.form).collect();
+        assert_eq!(expected(), format!("expected one of {}", forms.join(", ")));
+        for arg in ARGS {
+            assert!(
+                arg.form.starts_with(&format!("`{}", arg.name)),
+                "{}",
+                arg.form
+            );
+            assert_eq!(closest(&format!("{}x", arg.name)), Some(arg.name));
+        }
+        let err = parse(quote!(refersh)).err().unwrap();
+        assert_eq!(
+            err,
+            "unknown argument `refersh`; did you mean `refresh`? expected one of `refresh`, \
+             `fresh`, `optional`, `sub = \"..\"`, `path(..)`, `scope(..)`, `claims(..)`, \
+             `override(..)`, `location(..)`"
+        );
+        let err = parse(quote!(admin = true)).err().unwrap();
+        assert_eq!(err, format!("unknown argument `admin`; {}", expected()));
     }
 
     #[test]

@@ -81,13 +81,17 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
 
     let mut handler = Handler::default();
     for check in &args.path {
-        if check.param_ident == "__jwt_guard_invalid" || bound.contains(&check.param_ident) {
+        // A name that is not an identifier is already reported.
+        let Some(param) = &check.param_ident else {
+            continue;
+        };
+        if bound.contains(param) {
             continue;
         }
         if let Some(ty) = structs.first() {
             handler.field_checks.push(FieldCheck {
                 ty: ty.clone(),
-                field: check.param_ident.clone(),
+                field: param.clone(),
             });
             continue;
         }
