@@ -1,6 +1,7 @@
 //! The attribute grammar: `#[require_token(...)]` arguments parsed into a
-//! typed [`Args`] that keeps its source tokens for spans, then checked for
-//! contradictions. Parsing only; no code is generated here.
+//! typed [`Args`] that keeps its source tokens for spans. Syntax only: what
+//! the arguments mean is checked in `validate.rs`, and no code is generated
+//! here.
 //!
 //! Every argument is one row of [`ARGS`] and one parse function; the row's
 //! name and form also make the unknown-argument message and its suggestion.
@@ -136,69 +137,31 @@ const ARGS: &[ArgDef] = &[
     },
 ];
 
-/// Claims that `claims(..)` refuses, with what to write instead.
-const RESERVED_CLAIMS: &[(&str, &str)] = &[
-    ("sub", "use `sub = \"<path parameter>\"`"),
-    ("type", "use `refresh` for refresh tokens"),
-    ("fresh", "use `fresh`"),
-    ("scope", "use `scope(..)`"),
-    ("exp", "the token manager checks it on every token"),
-    ("iat", "the token manager checks it on every token"),
-    ("nbf", "the token manager checks it on every token"),
-    ("jti", "the token manager checks it against revocations"),
-    ("iss", "configure `issuer` on the token manager"),
-    ("aud", "configure `audience` on the token manager"),
-];
-
 impl Args {
-    /// Parses the attribute's arguments. Syntax errors stop the parse;
-    /// everything else is collected into `cx` and parsing goes on.
-    pub(crate) fn parse(tokens: TokenStream, cx: &Ctxt) -> syn::Result<Self> {
-        let parser = |input: ParseStream<'_>| {
-            let mut args = Args::default();
-            while !input.is_empty() {
-                let key = input.call(Ident::parse_any)?;
-                match ARGS.iter().find(|arg| key == arg.name) {
-                    Some(arg) => (arg.parse)(&mut args, &key, input, cx)?,
-                    None => skip_unknown(&key, input, cx)?,
-                }
-                if input.is_empty() {
-                    break;
-                }
-                input
-                    .parse::<Token![,]>()
-                    .map_err(|e| syn::Error::new(e.span(), "expected `,` between arguments"))?;
-            }
-            Ok(args)
-        };
-        parser.parse2(tokens)
+    /// Parses the attribute's arguments. Mistakes are reported to `cx` and
+    /// parsing goes on, except for a syntax error: it stops the parse and is
+    /// returned beside what was read before it.
+    pub(crate) fn parse(tokens: TokenStream, cx: &Ctxt) -> (Self, syn::Result<()>) {
+        let mut args = Args::default();
+        let parsed = (|input: ParseStream<'_>| args.parse_all(input, cx)).parse2(tokens);
+        (args, parsed)
     }
 
-    /// Checks combinations of arguments; reports each contradiction at the
-    /// argument that makes it.
-    pub(crate) fn validate(&self, cx: &Ctxt) {
-        if self.refresh.is_some() {
-            if let Some(fresh) = &self.fresh {
-                cx.error_at(fresh.span(), "`fresh` cannot be combined with `refresh`: refresh tokens are never fresh; remove one");
+    fn parse_all(&mut self, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+        while !input.is_empty() {
+            let key = input.call(Ident::parse_any)?;
+            match ARGS.iter().find(|arg| key == arg.name) {
+                Some(arg) => (arg.parse)(self, &key, input, cx)?,
+                None => skip_unknown(&key, input, cx)?,
             }
-            if let Some(optional) = &self.optional {
-                cx.error_at(optional.span(), "`optional` cannot be combined with `refresh`: a refresh handler needs the refresh token; remove `optional`");
+            if input.is_empty() {
+                break;
             }
-            if let Some(scope) = &self.scope {
-                cx.error_at(scope.keyword().span(), "`scope(..)` cannot be combined with `refresh`: check scope on the handlers that take access tokens");
-            }
+            input
+                .parse::<Token![,]>()
+                .map_err(|e| syn::Error::new(e.span(), "expected `,` between arguments"))?;
         }
-        if let Some(overrides) = &self.overrides
-            && self.path.is_empty()
-            && self.claims.is_none()
-            && self.scope.is_none()
-        {
-            cx.error_at(
-                overrides.keyword.span(),
-                "`override(..)` has nothing to override: it skips `sub`, `path(..)`, `claims(..)` \
-                 and `scope(..)` checks, so add one of them",
-            );
-        }
+        Ok(())
     }
 }
 
@@ -227,14 +190,21 @@ impl Scope {
         }
     }
 
-    /// Takes in a repeated `scope(..)`, already reported. Scope strings are
-    /// kept whatever the forms, as they are still checked.
+    /// Takes in a repeated `scope(..)`, already reported. Every scope string
+    /// is kept, as each is still checked. The keyword is the last map's, or
+    /// else the first `scope`'s.
     fn absorb(&mut self, later: Scope) {
         match (&mut *self, later) {
             (Scope::Map(map), Scope::Map(more)) => map.absorb(more),
-            (Scope::Strings(strings), Scope::Strings(more)) => strings.absorb(more),
             (Scope::Strings(strings), Scope::Map(map)) => strings.keyword = map.keyword,
-            (Scope::Map(_), strings @ Scope::Strings(_)) => *self = strings,
+            (Scope::Strings(strings), Scope::Strings(more)) => strings.entries.extend(more.entries),
+            (Scope::Map(map), Scope::Strings(more)) => {
+                let keyword = map.keyword.clone();
+                *self = Scope::Strings(Group {
+                    keyword,
+                    entries: more.entries,
+                });
+            }
         }
     }
 }
@@ -366,15 +336,6 @@ fn add_path(args: &mut Args, claim: Ident, param: LitStr, cx: &Ctxt) {
             format!("duplicate check of {what}: a claim can match one path parameter"),
         );
     }
-    if let Some((_, instead)) = RESERVED_CLAIMS
-        .iter()
-        .find(|(r, _)| *r == claim_name && claim_name != "sub")
-    {
-        cx.error_at(
-            claim.span(),
-            format!("`{claim_name}` cannot be matched to a path parameter: {instead}"),
-        );
-    }
     let name = param.value();
     let is_identifier = name != "_"
         && name
@@ -383,15 +344,6 @@ fn add_path(args: &mut Args, claim: Ident, param: LitStr, cx: &Ctxt) {
             .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     let param_ident = is_identifier.then(|| Ident::new(&name, param.span()));
-    if param_ident.is_none() {
-        cx.error_at(
-            param.span(),
-            format!(
-                "`{name}` is not a path parameter name: write the name between braces in the route, \
-                 e.g. `\"username\"` for `/users/{{username}}`"
-            ),
-        );
-    }
     args.path.push(PathCheck {
         claim,
         param,
@@ -412,43 +364,15 @@ fn parse_scope(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) 
             "duplicate argument `scope`; list every entry in one `scope(..)`",
         );
     }
-    let scope = if content.peek(LitStr) {
+    if content.peek(LitStr) {
         let mut strings = Group {
             keyword: key.clone(),
             entries: Vec::new(),
         };
-        let written = match &args.scope {
-            Some(Scope::Strings(earlier)) => earlier.entries.as_slice(),
-            _ => &[],
-        };
-        while !content.is_empty() {
-            let entry: LitStr = content.parse().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "`scope(\"..\")` takes only strings; do not mix them with `key = value` entries",
-                )
-            })?;
-            let value = entry.value();
-            if value.is_empty() {
-                cx.error_at(entry.span(), "empty scope entry");
-            } else if value.chars().any(char::is_whitespace) {
-                cx.error_at(
-                    entry.span(),
-                    "a scope entry has no spaces: write each entry as its own string, e.g. `scope(\"a\", \"b\")`",
-                );
-            } else if written
-                .iter()
-                .chain(&strings.entries)
-                .any(|s| s.value() == value)
-            {
-                cx.error_at(entry.span(), format!("duplicate scope entry `{value}`"));
-            }
-            strings.entries.push(entry);
-            if !content.is_empty() {
-                content.parse::<Token![,]>()?;
-            }
-        }
-        Scope::Strings(strings)
+        let read = parse_strings(&content, &mut strings.entries);
+        // Strings read before a syntax error are kept: they are still checked.
+        put_scope(args, Scope::Strings(strings));
+        read
     } else {
         let entries = parse_entries(&content, "scope", cx)?;
         if entries.is_empty() {
@@ -457,16 +381,37 @@ fn parse_scope(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) 
                 "`scope(..)` needs at least one entry, e.g. `scope(admin = true)`",
             );
         }
-        Scope::Map(Group {
+        let map = Group {
             keyword: key.clone(),
             entries,
-        })
-    };
+        };
+        put_scope(args, Scope::Map(map));
+        Ok(())
+    }
+}
+
+/// The strings of `scope("a:b", ..)`, pushed as they are read.
+fn parse_strings(content: ParseStream<'_>, strings: &mut Vec<LitStr>) -> syn::Result<()> {
+    while !content.is_empty() {
+        let entry: LitStr = content.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "`scope(\"..\")` takes only strings; do not mix them with `key = value` entries",
+            )
+        })?;
+        strings.push(entry);
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    Ok(())
+}
+
+fn put_scope(args: &mut Args, scope: Scope) {
     match &mut args.scope {
         Some(earlier) => earlier.absorb(scope),
         None => args.scope = Some(scope),
     }
-    Ok(())
 }
 
 /// `claims(key = value, ..)`.
@@ -477,15 +422,6 @@ fn parse_claims(
     cx: &Ctxt,
 ) -> syn::Result<()> {
     let entries = parse_entry_list(key, input, "claims(tenant = \"acme\")", cx)?;
-    for entry in &entries {
-        let claim = entry.key.to_string();
-        if let Some((_, instead)) = RESERVED_CLAIMS.iter().find(|(r, _)| *r == claim) {
-            cx.error_at(
-                entry.key.span(),
-                format!("`{claim}` cannot be required with `claims(..)`: {instead}"),
-            );
-        }
-    }
     put_entry_list(&mut args.claims, key, entries, cx);
     Ok(())
 }
@@ -706,31 +642,18 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ctxt::messages;
     use super::*;
     use quote::quote;
 
+    /// Parses, and returns every message if there is any.
     fn parse(tokens: TokenStream) -> Result<Args, String> {
         let cx = Ctxt::new();
-        let args = match Args::parse(tokens, &cx) {
-            Ok(args) => {
-                args.validate(&cx);
-                Some(args)
-            }
-            Err(error) => {
-                cx.error(error);
-                None
-            }
-        };
-        match (cx.check(), args) {
-            (Ok(()), Some(args)) => Ok(args),
-            (result, _) => Err(result.err().map(messages).unwrap_or_default()),
+        let (args, parsed) = Args::parse(tokens, &cx);
+        if let Err(error) = parsed {
+            cx.error(error);
         }
-    }
-
-    /// Every message of a combined error, one a line.
-    fn messages(error: syn::Error) -> String {
-        let messages: Vec<String> = error.into_iter().map(|e| e.to_string()).collect();
-        messages.join("\n")
+        cx.check().map(|()| args).map_err(|e| messages(&e))
     }
 
     #[test]
@@ -764,34 +687,48 @@ mod tests {
         let err = parse(quote!(refersh, fresh, fresh)).err().unwrap();
         assert!(err.contains("did you mean `refresh`"), "{err}");
         let cx = Ctxt::new();
-        let args = Args::parse(quote!(refersh, fresh, fresh), &cx).unwrap();
+        let (args, parsed) = Args::parse(quote!(refersh, fresh, fresh), &cx);
+        parsed.unwrap();
         assert!(args.fresh.is_some());
         let all = cx.check().err().unwrap();
         assert_eq!(all.into_iter().count(), 2);
     }
 
     #[test]
-    fn contradictions() {
+    fn list_mistakes() {
         for (tokens, needle) in [
-            (quote!(refresh, fresh), "never fresh"),
-            (quote!(refresh, optional), "needs the refresh token"),
-            (
-                quote!(refresh, scope(admin = true)),
-                "cannot be combined with `refresh`",
-            ),
-            (quote!(override(admin = true)), "nothing to override"),
-            (quote!(claims(exp = 1)), "`exp` cannot be required"),
-            (quote!(scope("a b")), "no spaces"),
             (quote!(scope()), "at least one"),
-            (quote!(sub = "user-name"), "not a path parameter name"),
-            (quote!(sub = "r#type"), "not a path parameter name"),
-            (quote!(sub = ""), "not a path parameter name"),
-            (quote!(path(org = "_")), "not a path parameter name"),
             (quote!(location(body)), "unknown location"),
         ] {
             let err = parse(tokens).err().unwrap();
             assert!(err.contains(needle), "{err} lacks {needle}");
         }
+    }
+
+    #[test]
+    fn a_syntax_error_keeps_what_was_read_before_it() {
+        let cx = Ctxt::new();
+        let (args, parsed) = Args::parse(quote!(fresh, path(a = "x", b = 1)), &cx);
+        assert!(parsed.is_err());
+        assert!(args.fresh.is_some());
+        assert_eq!(args.path.len(), 1);
+        let (args, parsed) = Args::parse(quote!(scope("a", "b", c = 1)), &cx);
+        assert!(parsed.is_err());
+        let Some(Scope::Strings(strings)) = args.scope else {
+            panic!("scope strings")
+        };
+        assert_eq!(strings.entries.len(), 2);
+        cx.check().unwrap();
+    }
+
+    #[test]
+    fn path_parameters_that_are_not_identifiers_have_none() {
+        for name in ["user-name", "r#type", "", "_", "1st", "naïve"] {
+            let args = parse(quote!(sub = #name)).unwrap();
+            assert!(args.path[0].param_ident.is_none(), "{name}");
+        }
+        let args = parse(quote!(sub = "_user1")).unwrap();
+        assert_eq!(args.path[0].param_ident.as_ref().unwrap(), "_user1");
     }
 
     /// A written example of every argument of the table.
@@ -804,7 +741,7 @@ mod tests {
             "path" => quote!(path(org_id = "org")),
             "scope" => quote!(scope(admin = true)),
             "claims" => quote!(claims(tenant = "acme")),
-            "override" => quote!(override(admin = true), claims(tenant = "acme")),
+            "override" => quote!(override(admin = true)),
             "location" => quote!(location(cookie)),
             _ => return None,
         })

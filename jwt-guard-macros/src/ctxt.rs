@@ -56,6 +56,13 @@ impl Drop for Ctxt {
     }
 }
 
+/// Every message of a combined error, one a line.
+#[cfg(test)]
+pub(crate) fn messages(error: &syn::Error) -> String {
+    let messages: Vec<String> = error.clone().into_iter().map(|e| e.to_string()).collect();
+    messages.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,13 +99,7 @@ mod tests {
         cx.error_at(Span::call_site(), "first");
         cx.error(syn::Error::new(Span::call_site(), "second"));
         cx.error_at(Span::call_site(), "third");
-        let messages: Vec<String> = cx
-            .check()
-            .err()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect();
-        assert_eq!(messages, ["first", "second", "third"]);
+        let all = cx.check().err().unwrap();
+        assert_eq!(messages(&all), "first\nsecond\nthird");
     }
 }

@@ -169,7 +169,8 @@ mod tests {
         item: proc_macro2::TokenStream,
     ) -> Result<Handler, String> {
         let cx = Ctxt::new();
-        let args = Args::parse(attr, &cx).unwrap();
+        let (args, parsed) = Args::parse(attr, &cx);
+        parsed.unwrap();
         let item: ItemFn = syn::parse2(item).unwrap();
         let handler = check(&item, &args, &cx);
         cx.check().map_err(|e| e.to_string())?;

@@ -1,4 +1,4 @@
-//! What `#[require_token]` does, on `proc_macro2` tokens: parse, check,
+//! What `#[require_token]` does, on `proc_macro2` tokens: parse, validate,
 //! expand.
 //!
 //! A proc-macro crate exports nothing but its macros, so this module is the
@@ -13,6 +13,8 @@ mod ctxt;
 mod expand;
 #[path = "handler.rs"]
 mod handler;
+#[path = "validate.rs"]
+mod validate;
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens as _;
@@ -22,7 +24,7 @@ use args::Args;
 use ctxt::Ctxt;
 use handler::Handler;
 
-/// Parse, check, expand. On any error the user's item is emitted unchanged
+/// Parse, validate, expand. On any error the user's item is emitted unchanged
 /// beside the errors, so they see only ours and not a cascade.
 pub(crate) fn require_token_impl(args: TokenStream, item: TokenStream) -> TokenStream {
     let cx = Ctxt::new();
@@ -43,14 +45,15 @@ pub(crate) fn require_token_impl(args: TokenStream, item: TokenStream) -> TokenS
 /// Parses the arguments and checks them and the handler; `None` when a
 /// syntax error stopped the parse.
 fn check(args: TokenStream, item_fn: &ItemFn, cx: &Ctxt) -> Option<(Args, Handler)> {
-    let args = match Args::parse(args, cx) {
-        Ok(args) => args,
-        Err(error) => {
-            cx.error(error);
-            return None;
-        }
-    };
-    args.validate(cx);
+    let (args, parsed) = Args::parse(args, cx);
+    // The arguments read before a syntax error are checked all the same;
+    // how they combine, and the handler, only once all of them are read.
+    validate::arguments(&args, cx);
+    if let Err(error) = parsed {
+        cx.error(error);
+        return None;
+    }
+    validate::combinations(&args, cx);
     let handler = handler::check(item_fn, &args, cx);
     Some((args, handler))
 }
@@ -94,6 +97,23 @@ mod tests {
         assert!(out.contains("unknown argument `refersh`"), "{out}");
         assert!(out.contains("duplicate argument `fresh`"), "{out}");
         assert!(!out.contains("__jwt_guard"), "{out}");
+    }
+
+    #[test]
+    fn a_syntax_error_comes_after_the_mistakes_read_before_it() {
+        let out = require_token_impl(
+            quote!(claims(exp = 1), refresh, fresh, scope(x = 1.5)),
+            quote!(
+                fn h() {}
+            ),
+        );
+        let out = out.to_string();
+        let exp = out.find("`exp` cannot be required").unwrap();
+        let floats = out.find("floats cannot be compared").unwrap();
+        assert!(exp < floats, "{out}");
+        // Neither how the arguments combine nor the handler is checked.
+        assert!(!out.contains("never fresh"), "{out}");
+        assert!(!out.contains("needs an `async fn`"), "{out}");
     }
 
     #[test]
