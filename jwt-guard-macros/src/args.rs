@@ -1,32 +1,17 @@
 //! The attribute grammar: `#[require_token(...)]` arguments parsed into a
-//! typed [`Args`] that keeps its source tokens for spans, then checked for
-//! contradictions. Parsing only; no code is generated here.
+//! typed [`Args`] that keeps its source tokens for spans. Syntax only: what
+//! the arguments mean is checked in `validate.rs`, and no code is generated
+//! here.
+//!
+//! Every argument is one row of [`ARGS`] and one parse function; the row's
+//! name and form also make the unknown-argument message and its suggestion.
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt as _;
-use syn::parse::{ParseStream, Parser as _};
+use syn::parse::{ParseBuffer, ParseStream, Parser as _};
 use syn::{Ident, LitBool, LitStr, Token};
 
-/// Collects every error so the user sees them all at once.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push(syn::Error::new(span, message));
-    }
-
-    pub(crate) fn finish(self) -> Result<(), syn::Error> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
+use super::ctxt::Ctxt;
 
 /// A literal of the attribute, as written.
 #[derive(Clone)]
@@ -48,14 +33,23 @@ pub(crate) struct PathCheck {
     pub(crate) claim: Ident,
     /// The path parameter as written.
     pub(crate) param: LitStr,
-    /// The path parameter as an identifier, spanned on the literal.
-    pub(crate) param_ident: Ident,
+    /// The path parameter as an identifier, spanned on the literal; `None`
+    /// when the string is not one.
+    pub(crate) param_ident: Option<Ident>,
 }
 
 /// A keyword of the attribute with its entries.
 pub(crate) struct Group<T> {
     pub(crate) keyword: Ident,
     pub(crate) entries: Vec<T>,
+}
+
+/// `scope(..)`, in one of its two forms.
+pub(crate) enum Scope {
+    /// `scope(key = value, ..)`: entries of the token's scope map.
+    Map(Group<Entry>),
+    /// `scope("a:b", ..)`: entries of the token's OAuth2 scope string.
+    Strings(Group<LitStr>),
 }
 
 /// Where `location(..)` reads the token.
@@ -72,370 +66,471 @@ pub(crate) struct Args {
     pub(crate) refresh: Option<Ident>,
     pub(crate) fresh: Option<Ident>,
     pub(crate) optional: Option<Ident>,
+    /// `sub = ".."` and the entries of `path(..)`, in the order written.
     pub(crate) path: Vec<PathCheck>,
     pub(crate) path_keyword: Option<Ident>,
-    pub(crate) scope: Option<Group<Entry>>,
-    pub(crate) scope_strings: Vec<LitStr>,
+    pub(crate) scope: Option<Scope>,
     pub(crate) claims: Option<Group<Entry>>,
     pub(crate) overrides: Option<Group<Entry>>,
     pub(crate) locations: Option<Group<(Location, Ident)>>,
 }
 
-const EXPECTED: &str = "expected one of `refresh`, `fresh`, `optional`, `sub = \"..\"`, \
-                        `path(..)`, `scope(..)`, `claims(..)`, `override(..)`, `location(..)`";
-const KEYWORDS: &[&str] = &[
-    "refresh", "fresh", "optional", "sub", "path", "scope", "claims", "override", "location",
-];
+/// Reads one argument after its name; `Err` for a syntax error, which stops
+/// the parse. Everything else is reported to the `Ctxt` and parsing goes on.
+type ParseFn = fn(&mut Args, &Ident, ParseStream<'_>, &Ctxt) -> syn::Result<()>;
 
-/// Claims that `claims(..)` refuses, with what to write instead.
-const RESERVED_CLAIMS: &[(&str, &str)] = &[
-    ("sub", "use `sub = \"<path parameter>\"`"),
-    ("type", "use `refresh` for refresh tokens"),
-    ("fresh", "use `fresh`"),
-    ("scope", "use `scope(..)`"),
-    ("exp", "the token manager checks it on every token"),
-    ("iat", "the token manager checks it on every token"),
-    ("nbf", "the token manager checks it on every token"),
-    ("jti", "the token manager checks it against revocations"),
-    ("iss", "configure `issuer` on the token manager"),
-    ("aud", "configure `audience` on the token manager"),
+/// One argument of the attribute.
+struct ArgDef {
+    /// The name it is written with.
+    name: &'static str,
+    /// How it is written, for the list of what is expected.
+    form: &'static str,
+    parse: ParseFn,
+}
+
+/// Every argument, in the order the unknown-argument message lists them.
+const ARGS: &[ArgDef] = &[
+    ArgDef {
+        name: "refresh",
+        form: "`refresh`",
+        parse: parse_refresh,
+    },
+    ArgDef {
+        name: "fresh",
+        form: "`fresh`",
+        parse: parse_fresh,
+    },
+    ArgDef {
+        name: "optional",
+        form: "`optional`",
+        parse: parse_optional,
+    },
+    ArgDef {
+        name: "sub",
+        form: "`sub = \"..\"`",
+        parse: parse_sub,
+    },
+    ArgDef {
+        name: "path",
+        form: "`path(..)`",
+        parse: parse_path,
+    },
+    ArgDef {
+        name: "scope",
+        form: "`scope(..)`",
+        parse: parse_scope,
+    },
+    ArgDef {
+        name: "claims",
+        form: "`claims(..)`",
+        parse: parse_claims,
+    },
+    ArgDef {
+        name: "override",
+        form: "`override(..)`",
+        parse: parse_override,
+    },
+    ArgDef {
+        name: "location",
+        form: "`location(..)`",
+        parse: parse_location,
+    },
 ];
 
 impl Args {
-    /// Parses the attribute's arguments. Syntax errors stop the parse;
-    /// everything else is collected into `errors` and parsing goes on.
-    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Self> {
-        let parser = |input: ParseStream<'_>| {
-            let mut args = Args::default();
-            while !input.is_empty() {
-                let key = input.call(Ident::parse_any)?;
-                args.parse_one(&key, input, errors)?;
-                if input.is_empty() {
-                    break;
-                }
-                input
-                    .parse::<Token![,]>()
-                    .map_err(|e| syn::Error::new(e.span(), "expected `,` between arguments"))?;
-            }
-            Ok(args)
-        };
-        parser.parse2(tokens)
+    /// Parses the attribute's arguments. Mistakes are reported to `cx` and
+    /// parsing goes on, except for a syntax error: it stops the parse and is
+    /// returned beside what was read before it.
+    pub(crate) fn parse(tokens: TokenStream, cx: &Ctxt) -> (Self, syn::Result<()>) {
+        let mut args = Args::default();
+        let parsed = (|input: ParseStream<'_>| args.parse_all(input, cx)).parse2(tokens);
+        (args, parsed)
     }
 
-    fn parse_one(
-        &mut self,
-        key: &Ident,
-        input: ParseStream<'_>,
-        errors: &mut Errors,
-    ) -> syn::Result<()> {
-        let name = key.to_string();
-        match name.as_str() {
-            "refresh" | "fresh" | "optional" => {
-                if input.peek(Token![=]) || input.peek(syn::token::Paren) {
-                    return Err(syn::Error::new(
-                        key.span(),
-                        format!("`{name}` takes no value: write `{name}`"),
-                    ));
-                }
-                let slot = match name.as_str() {
-                    "refresh" => &mut self.refresh,
-                    "fresh" => &mut self.fresh,
-                    _ => &mut self.optional,
-                };
-                if slot.is_some() {
-                    errors.at(
-                        key.span(),
-                        format!("duplicate argument `{name}`; write it once"),
-                    );
-                }
-                *slot = Some(key.clone());
+    fn parse_all(&mut self, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+        while !input.is_empty() {
+            let key = input.call(Ident::parse_any)?;
+            match ARGS.iter().find(|arg| key == arg.name) {
+                Some(arg) => (arg.parse)(self, &key, input, cx)?,
+                None => skip_unknown(&key, input, cx)?,
             }
-            "sub" => {
-                if !input.peek(Token![=]) {
-                    return Err(syn::Error::new(
-                        key.span(),
-                        "`sub` names a path parameter: write `sub = \"username\"`",
-                    ));
-                }
-                input.parse::<Token![=]>()?;
-                let param = parse_param(input, "sub")?;
-                self.add_path(key.clone(), param, errors);
+            if input.is_empty() {
+                break;
             }
-            "path" => {
-                let content = parenthesized(key, input, "path(user_id = \"id\")")?;
-                if self.path_keyword.is_some() {
-                    errors.at(
-                        key.span(),
-                        "duplicate argument `path`; list every claim in one `path(..)`",
-                    );
-                }
-                self.path_keyword = Some(key.clone());
-                let before = self.path.len();
-                while !content.is_empty() {
-                    let claim = content.call(Ident::parse_any)?;
-                    content.parse::<Token![=]>().map_err(|e| {
-                        syn::Error::new(e.span(), format!("write `{claim} = \"<path parameter>\"`"))
-                    })?;
-                    let param = parse_param(&content, &claim.to_string())?;
-                    self.add_path(claim, param, errors);
-                    if !content.is_empty() {
-                        content.parse::<Token![,]>()?;
-                    }
-                }
-                if self.path.len() == before {
-                    errors.at(
-                        key.span(),
-                        "`path(..)` needs at least one `claim = \"<path parameter>\"`",
-                    );
-                }
-            }
-            "scope" => {
-                let content = parenthesized(
-                    key,
-                    input,
-                    "scope(admin = true)` or `scope(\"posts:write\")",
-                )?;
-                let duplicate = self.scope.is_some() || !self.scope_strings.is_empty();
-                if duplicate {
-                    errors.at(
-                        key.span(),
-                        "duplicate argument `scope`; list every entry in one `scope(..)`",
-                    );
-                }
-                if content.peek(LitStr) {
-                    while !content.is_empty() {
-                        let entry: LitStr = content.parse().map_err(|e| {
-                            syn::Error::new(
-                                e.span(),
-                                "`scope(\"..\")` takes only strings; do not mix them with `key = value` entries",
-                            )
-                        })?;
-                        let value = entry.value();
-                        if value.is_empty() {
-                            errors.at(entry.span(), "empty scope entry");
-                        } else if value.chars().any(char::is_whitespace) {
-                            errors.at(
-                                entry.span(),
-                                "a scope entry has no spaces: write each entry as its own string, e.g. `scope(\"a\", \"b\")`",
-                            );
-                        } else if self.scope_strings.iter().any(|s| s.value() == value) {
-                            errors.at(entry.span(), format!("duplicate scope entry `{value}`"));
-                        }
-                        self.scope_strings.push(entry);
-                        if !content.is_empty() {
-                            content.parse::<Token![,]>()?;
-                        }
-                    }
-                    self.scope.get_or_insert(Group {
-                        keyword: key.clone(),
-                        entries: Vec::new(),
-                    });
-                } else {
-                    let entries = parse_entries(&content, "scope", errors)?;
-                    if entries.is_empty() {
-                        errors.at(
-                            key.span(),
-                            "`scope(..)` needs at least one entry, e.g. `scope(admin = true)`",
-                        );
-                    }
-                    self.scope = Some(Group {
-                        keyword: key.clone(),
-                        entries,
-                    });
-                }
-            }
-            "claims" | "override" => {
-                let example = if name == "claims" {
-                    "claims(tenant = \"acme\")"
-                } else {
-                    "override(admin = true)"
-                };
-                let content = parenthesized(key, input, example)?;
-                let entries = parse_entries(&content, &name, errors)?;
-                if entries.is_empty() {
-                    errors.at(
-                        key.span(),
-                        format!("`{name}(..)` needs at least one entry, e.g. `{example}`"),
-                    );
-                }
-                if name == "claims" {
-                    for entry in &entries {
-                        let claim = entry.key.to_string();
-                        if let Some((_, instead)) =
-                            RESERVED_CLAIMS.iter().find(|(r, _)| *r == claim)
-                        {
-                            errors.at(
-                                entry.key.span(),
-                                format!(
-                                    "`{claim}` cannot be required with `claims(..)`: {instead}"
-                                ),
-                            );
-                        }
-                    }
-                }
-                let slot = if name == "claims" {
-                    &mut self.claims
-                } else {
-                    &mut self.overrides
-                };
-                if slot.is_some() {
-                    errors.at(
-                        key.span(),
-                        format!(
-                            "duplicate argument `{name}`; list every entry in one `{name}(..)`"
-                        ),
-                    );
-                }
-                *slot = Some(Group {
-                    keyword: key.clone(),
-                    entries,
-                });
-            }
-            "location" => {
-                let content = parenthesized(key, input, "location(header, cookie)")?;
-                let mut entries: Vec<(Location, Ident)> = Vec::new();
-                let mut written = 0;
-                while !content.is_empty() {
-                    written += 1;
-                    let ident = content.call(Ident::parse_any)?;
-                    let location = match ident.to_string().as_str() {
-                        "header" => Some(Location::Header),
-                        "cookie" => Some(Location::Cookie),
-                        "query" => Some(Location::Query),
-                        other => {
-                            errors.at(
-                                ident.span(),
-                                format!("unknown location `{other}`; expected `header`, `cookie` or `query`"),
-                            );
-                            None
-                        }
-                    };
-                    if let Some(location) = location {
-                        if entries.iter().any(|(l, _)| *l == location) {
-                            errors.at(ident.span(), format!("duplicate location `{ident}`"));
-                        }
-                        entries.push((location, ident));
-                    }
-                    if !content.is_empty() {
-                        content.parse::<Token![,]>()?;
-                    }
-                }
-                if written == 0 {
-                    errors.at(
-                        key.span(),
-                        "`location(..)` needs at least one of `header`, `cookie`, `query`",
-                    );
-                }
-                if self.locations.is_some() {
-                    errors.at(key.span(), "duplicate argument `location`");
-                }
-                self.locations = Some(Group {
-                    keyword: key.clone(),
-                    entries,
-                });
-            }
-            _ => {
-                let mut message = format!("unknown argument `{name}`; {EXPECTED}");
-                if let Some(close) = closest(&name) {
-                    message =
-                        format!("unknown argument `{name}`; did you mean `{close}`? {EXPECTED}");
-                }
-                errors.at(key.span(), message);
-                // Skip the argument's value so the next one still parses.
-                if input.peek(Token![=]) {
-                    input.parse::<Token![=]>()?;
-                    input.parse::<proc_macro2::TokenTree>()?;
-                } else if input.peek(syn::token::Paren) {
-                    input.parse::<proc_macro2::TokenTree>()?;
-                }
-            }
+            input
+                .parse::<Token![,]>()
+                .map_err(|e| syn::Error::new(e.span(), "expected `,` between arguments"))?;
         }
         Ok(())
     }
+}
 
-    fn add_path(&mut self, claim: Ident, param: LitStr, errors: &mut Errors) {
-        let claim_name = claim.to_string();
-        if self.path.iter().any(|p| p.claim == claim_name) {
-            let what = if claim_name == "sub" {
-                "`sub`"
-            } else {
-                "this claim"
-            };
-            errors.at(
-                claim.span(),
-                format!("duplicate check of {what}: a claim can match one path parameter"),
+impl<T> Group<T> {
+    /// Takes in a repeated argument, already reported: its keyword, as for
+    /// any argument written again, and its entries, so each is still checked.
+    fn absorb(&mut self, later: Group<T>) {
+        self.keyword = later.keyword;
+        self.entries.extend(later.entries);
+    }
+}
+
+/// Sets a list argument, or adds a repeated one to it.
+fn put<T>(slot: &mut Option<Group<T>>, group: Group<T>) {
+    match slot {
+        Some(earlier) => earlier.absorb(group),
+        None => *slot = Some(group),
+    }
+}
+
+impl Scope {
+    pub(crate) fn keyword(&self) -> &Ident {
+        match self {
+            Scope::Map(group) => &group.keyword,
+            Scope::Strings(group) => &group.keyword,
+        }
+    }
+
+    /// Takes in a repeated `scope(..)`, already reported. Every scope string
+    /// is kept, as each is still checked. The keyword is the last map's, or
+    /// else the first `scope`'s.
+    fn absorb(&mut self, later: Scope) {
+        match (&mut *self, later) {
+            (Scope::Map(map), Scope::Map(more)) => map.absorb(more),
+            (Scope::Strings(strings), Scope::Map(map)) => strings.keyword = map.keyword,
+            (Scope::Strings(strings), Scope::Strings(more)) => strings.entries.extend(more.entries),
+            (Scope::Map(map), Scope::Strings(more)) => {
+                let keyword = map.keyword.clone();
+                *self = Scope::Strings(Group {
+                    keyword,
+                    entries: more.entries,
+                });
+            }
+        }
+    }
+}
+
+/// The "expected one of .." list of every argument's form.
+fn expected() -> String {
+    let forms: Vec<&str> = ARGS.iter().map(|arg| arg.form).collect();
+    format!("expected one of {}", forms.join(", "))
+}
+
+/// Reports an unknown argument and skips its value, so the next one still
+/// parses.
+fn skip_unknown(key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    let expected = expected();
+    let message = match closest(&key.to_string()) {
+        Some(close) => format!("unknown argument `{key}`; did you mean `{close}`? {expected}"),
+        None => format!("unknown argument `{key}`; {expected}"),
+    };
+    cx.error_at(key.span(), message);
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        input.parse::<proc_macro2::TokenTree>()?;
+    } else if input.peek(syn::token::Paren) {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
+}
+
+fn parse_refresh(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    parse_flag(&mut args.refresh, key, input, cx)
+}
+
+fn parse_fresh(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    parse_flag(&mut args.fresh, key, input, cx)
+}
+
+fn parse_optional(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    parse_flag(&mut args.optional, key, input, cx)
+}
+
+/// `refresh`, `fresh`, `optional`: a bare name.
+fn parse_flag(
+    slot: &mut Option<Ident>,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    if input.peek(Token![=]) || input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{key}` takes no value: write `{key}`"),
+        ));
+    }
+    if slot.is_some() {
+        cx.error_at(
+            key.span(),
+            format!("duplicate argument `{key}`; write it once"),
+        );
+    }
+    *slot = Some(key.clone());
+    Ok(())
+}
+
+/// `sub = "p"`.
+fn parse_sub(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    if !input.peek(Token![=]) {
+        return Err(syn::Error::new(
+            key.span(),
+            "`sub` names a path parameter: write `sub = \"username\"`",
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    let param = parse_param(input, "sub")?;
+    add_path(args, key.clone(), param, cx);
+    Ok(())
+}
+
+/// `path(claim = "p", ..)`.
+fn parse_path(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    let content = parenthesized(key, input, "path(user_id = \"id\")")?;
+    if args.path_keyword.is_some() {
+        cx.error_at(
+            key.span(),
+            "duplicate argument `path`; list every claim in one `path(..)`",
+        );
+    }
+    args.path_keyword = Some(key.clone());
+    let before = args.path.len();
+    while !content.is_empty() {
+        let claim = content.call(Ident::parse_any)?;
+        content.parse::<Token![=]>().map_err(|e| {
+            syn::Error::new(e.span(), format!("write `{claim} = \"<path parameter>\"`"))
+        })?;
+        let param = parse_param(&content, &claim.to_string())?;
+        add_path(args, claim, param, cx);
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    if args.path.len() == before {
+        cx.error_at(
+            key.span(),
+            "`path(..)` needs at least one `claim = \"<path parameter>\"`",
+        );
+    }
+    Ok(())
+}
+
+fn add_path(args: &mut Args, claim: Ident, param: LitStr, cx: &Ctxt) {
+    let claim_name = claim.to_string();
+    if args.path.iter().any(|p| p.claim == claim_name) {
+        let what = if claim_name == "sub" {
+            "`sub`"
+        } else {
+            "this claim"
+        };
+        cx.error_at(
+            claim.span(),
+            format!("duplicate check of {what}: a claim can match one path parameter"),
+        );
+    }
+    let name = param.value();
+    let is_identifier = name != "_"
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let param_ident = is_identifier.then(|| Ident::new(&name, param.span()));
+    args.path.push(PathCheck {
+        claim,
+        param,
+        param_ident,
+    });
+}
+
+/// `scope(key = value, ..)` or `scope("a:b", ..)`.
+fn parse_scope(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    let content = parenthesized(
+        key,
+        input,
+        "scope(admin = true)` or `scope(\"posts:write\")",
+    )?;
+    if args.scope.is_some() {
+        cx.error_at(
+            key.span(),
+            "duplicate argument `scope`; list every entry in one `scope(..)`",
+        );
+    }
+    if content.peek(LitStr) {
+        let mut strings = Group {
+            keyword: key.clone(),
+            entries: Vec::new(),
+        };
+        let read = parse_strings(&content, &mut strings.entries);
+        // Strings read before a syntax error are kept: they are still checked.
+        put_scope(args, Scope::Strings(strings));
+        read
+    } else {
+        let entries = parse_entries(&content, "scope", cx)?;
+        if entries.is_empty() {
+            cx.error_at(
+                key.span(),
+                "`scope(..)` needs at least one entry, e.g. `scope(admin = true)`",
             );
         }
-        if let Some((_, instead)) = RESERVED_CLAIMS
-            .iter()
-            .find(|(r, _)| *r == claim_name && claim_name != "sub")
-        {
-            errors.at(
-                claim.span(),
-                format!("`{claim_name}` cannot be matched to a path parameter: {instead}"),
-            );
+        let map = Group {
+            keyword: key.clone(),
+            entries,
+        };
+        put_scope(args, Scope::Map(map));
+        Ok(())
+    }
+}
+
+/// The strings of `scope("a:b", ..)`, pushed as they are read.
+fn parse_strings(content: ParseStream<'_>, strings: &mut Vec<LitStr>) -> syn::Result<()> {
+    while !content.is_empty() {
+        let entry: LitStr = content.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "`scope(\"..\")` takes only strings; do not mix them with `key = value` entries",
+            )
+        })?;
+        strings.push(entry);
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
         }
-        let name = param.value();
-        let is_identifier = name != "_"
-            && name
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        let param_ident = match is_identifier {
-            true => Ident::new(&name, param.span()),
-            false => {
-                errors.at(
-                    param.span(),
-                    format!(
-                        "`{}` is not a path parameter name: write the name between braces in the route, \
-                         e.g. `\"username\"` for `/users/{{username}}`",
-                        param.value()
-                    ),
+    }
+    Ok(())
+}
+
+fn put_scope(args: &mut Args, scope: Scope) {
+    match &mut args.scope {
+        Some(earlier) => earlier.absorb(scope),
+        None => args.scope = Some(scope),
+    }
+}
+
+/// `claims(key = value, ..)`.
+fn parse_claims(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    let entries = parse_entry_list(key, input, "claims(tenant = \"acme\")", cx)?;
+    put_entry_list(&mut args.claims, key, entries, cx);
+    Ok(())
+}
+
+/// `override(key = value, ..)`.
+fn parse_override(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    let entries = parse_entry_list(key, input, "override(admin = true)", cx)?;
+    put_entry_list(&mut args.overrides, key, entries, cx);
+    Ok(())
+}
+
+/// The entries of `claims(..)` or `override(..)`, at least one.
+fn parse_entry_list(
+    key: &Ident,
+    input: ParseStream<'_>,
+    example: &str,
+    cx: &Ctxt,
+) -> syn::Result<Vec<Entry>> {
+    let content = parenthesized(key, input, example)?;
+    let entries = parse_entries(&content, &key.to_string(), cx)?;
+    if entries.is_empty() {
+        cx.error_at(
+            key.span(),
+            format!("`{key}(..)` needs at least one entry, e.g. `{example}`"),
+        );
+    }
+    Ok(entries)
+}
+
+fn put_entry_list(slot: &mut Option<Group<Entry>>, key: &Ident, entries: Vec<Entry>, cx: &Ctxt) {
+    if slot.is_some() {
+        cx.error_at(
+            key.span(),
+            format!("duplicate argument `{key}`; list every entry in one `{key}(..)`"),
+        );
+    }
+    put(
+        slot,
+        Group {
+            keyword: key.clone(),
+            entries,
+        },
+    );
+}
+
+/// `location(header, cookie, query)`.
+fn parse_location(
+    args: &mut Args,
+    key: &Ident,
+    input: ParseStream<'_>,
+    cx: &Ctxt,
+) -> syn::Result<()> {
+    let content = parenthesized(key, input, "location(header, cookie)")?;
+    let mut entries: Vec<(Location, Ident)> = Vec::new();
+    let mut written = 0;
+    while !content.is_empty() {
+        written += 1;
+        let ident = content.call(Ident::parse_any)?;
+        let location = match ident.to_string().as_str() {
+            "header" => Some(Location::Header),
+            "cookie" => Some(Location::Cookie),
+            "query" => Some(Location::Query),
+            other => {
+                cx.error_at(
+                    ident.span(),
+                    format!("unknown location `{other}`; expected `header`, `cookie` or `query`"),
                 );
-                Ident::new("__jwt_guard_invalid", param.span())
+                None
             }
         };
-        self.path.push(PathCheck {
-            claim,
-            param,
-            param_ident,
-        });
-    }
-
-    /// Checks combinations of arguments; reports each contradiction at the
-    /// argument that makes it.
-    pub(crate) fn validate(&self, errors: &mut Errors) {
-        if self.refresh.is_some() {
-            if let Some(fresh) = &self.fresh {
-                errors.at(fresh.span(), "`fresh` cannot be combined with `refresh`: refresh tokens are never fresh; remove one");
+        if let Some(location) = location {
+            if entries.iter().any(|(l, _)| *l == location) {
+                cx.error_at(ident.span(), format!("duplicate location `{ident}`"));
             }
-            if let Some(optional) = &self.optional {
-                errors.at(optional.span(), "`optional` cannot be combined with `refresh`: a refresh handler needs the refresh token; remove `optional`");
-            }
-            if let Some(scope) = &self.scope {
-                errors.at(scope.keyword.span(), "`scope(..)` cannot be combined with `refresh`: check scope on the handlers that take access tokens");
-            }
+            entries.push((location, ident));
         }
-        if let Some(overrides) = &self.overrides
-            && self.path.is_empty()
-            && self.claims.is_none()
-            && self.scope.is_none()
-        {
-            errors.at(
-                overrides.keyword.span(),
-                "`override(..)` has nothing to override: it skips `sub`, `path(..)`, `claims(..)` \
-                 and `scope(..)` checks, so add one of them",
-            );
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
         }
     }
+    if written == 0 {
+        cx.error_at(
+            key.span(),
+            "`location(..)` needs at least one of `header`, `cookie`, `query`",
+        );
+    }
+    if args.locations.is_some() {
+        cx.error_at(key.span(), "duplicate argument `location`");
+    }
+    put(
+        &mut args.locations,
+        Group {
+            keyword: key.clone(),
+            entries,
+        },
+    );
+    Ok(())
 }
 
 fn parenthesized<'a>(
     key: &Ident,
     input: ParseStream<'a>,
     example: &str,
-) -> syn::Result<syn::parse::ParseBuffer<'a>> {
+) -> syn::Result<ParseBuffer<'a>> {
     if !input.peek(syn::token::Paren) {
         return Err(syn::Error::new(
             key.span(),
@@ -458,11 +553,7 @@ fn parse_param(input: ParseStream<'_>, what: &str) -> syn::Result<LitStr> {
     ))
 }
 
-fn parse_entries(
-    content: ParseStream<'_>,
-    group: &str,
-    errors: &mut Errors,
-) -> syn::Result<Vec<Entry>> {
+fn parse_entries(content: ParseStream<'_>, group: &str, cx: &Ctxt) -> syn::Result<Vec<Entry>> {
     let mut entries: Vec<Entry> = Vec::new();
     while !content.is_empty() {
         let key = content.call(Ident::parse_any)?;
@@ -474,7 +565,7 @@ fn parse_entries(
         })?;
         let value = parse_value(content)?;
         if entries.iter().any(|e| e.key == key) {
-            errors.at(
+            cx.error_at(
                 key.span(),
                 format!("duplicate key `{key}` in `{group}(..)`"),
             );
@@ -525,11 +616,10 @@ fn parse_value(input: ParseStream<'_>) -> syn::Result<Value> {
     }
 }
 
-/// The keyword nearest to a misspelling, if it is near enough.
+/// The argument nearest to a misspelling, if it is near enough.
 fn closest(name: &str) -> Option<&'static str> {
-    KEYWORDS
-        .iter()
-        .map(|k| (levenshtein(name, k), *k))
+    ARGS.iter()
+        .map(|arg| (levenshtein(name, arg.name), arg.name))
         .filter(|(d, k)| *d <= 2 && *d < k.len())
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
@@ -552,15 +642,18 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ctxt::messages;
     use super::*;
     use quote::quote;
 
+    /// Parses, and returns every message if there is any.
     fn parse(tokens: TokenStream) -> Result<Args, String> {
-        let mut errors = Errors::default();
-        let args = Args::parse(tokens, &mut errors).map_err(|e| e.to_string())?;
-        args.validate(&mut errors);
-        errors.finish().map_err(|e| e.to_string())?;
-        Ok(args)
+        let cx = Ctxt::new();
+        let (args, parsed) = Args::parse(tokens, &cx);
+        if let Err(error) = parsed {
+            cx.error(error);
+        }
+        cx.check().map(|()| args).map_err(|e| messages(&e))
     }
 
     #[test]
@@ -572,12 +665,17 @@ mod tests {
         .unwrap();
         assert!(args.fresh.is_some());
         assert_eq!(args.path.len(), 2);
-        assert_eq!(args.path[1].param_ident, "org");
-        let scope = args.scope.unwrap();
+        assert_eq!(args.path[1].param_ident.as_ref().unwrap(), "org");
+        let Some(Scope::Map(scope)) = args.scope else {
+            panic!("a scope map")
+        };
         assert!(matches!(scope.entries[1].value, Value::Int(-2, _)));
         assert_eq!(args.locations.unwrap().entries.len(), 2);
         let strings = parse(quote!(scope("posts:read", "posts:write"))).unwrap();
-        assert_eq!(strings.scope_strings.len(), 2);
+        let Some(Scope::Strings(strings)) = strings.scope else {
+            panic!("scope strings")
+        };
+        assert_eq!(strings.entries.len(), 2);
     }
 
     #[test]
@@ -588,35 +686,99 @@ mod tests {
         assert!(err.contains("floats"), "{err}");
         let err = parse(quote!(refersh, fresh, fresh)).err().unwrap();
         assert!(err.contains("did you mean `refresh`"), "{err}");
-        let mut errors = Errors::default();
-        let args = Args::parse(quote!(refersh, fresh, fresh), &mut errors).unwrap();
+        let cx = Ctxt::new();
+        let (args, parsed) = Args::parse(quote!(refersh, fresh, fresh), &cx);
+        parsed.unwrap();
         assert!(args.fresh.is_some());
-        let all = errors.finish().err().unwrap();
+        let all = cx.check().err().unwrap();
         assert_eq!(all.into_iter().count(), 2);
     }
 
     #[test]
-    fn contradictions() {
+    fn list_mistakes() {
         for (tokens, needle) in [
-            (quote!(refresh, fresh), "never fresh"),
-            (quote!(refresh, optional), "needs the refresh token"),
-            (
-                quote!(refresh, scope(admin = true)),
-                "cannot be combined with `refresh`",
-            ),
-            (quote!(override(admin = true)), "nothing to override"),
-            (quote!(claims(exp = 1)), "`exp` cannot be required"),
-            (quote!(scope("a b")), "no spaces"),
             (quote!(scope()), "at least one"),
-            (quote!(sub = "user-name"), "not a path parameter name"),
-            (quote!(sub = "r#type"), "not a path parameter name"),
-            (quote!(sub = ""), "not a path parameter name"),
-            (quote!(path(org = "_")), "not a path parameter name"),
             (quote!(location(body)), "unknown location"),
         ] {
             let err = parse(tokens).err().unwrap();
             assert!(err.contains(needle), "{err} lacks {needle}");
         }
+    }
+
+    #[test]
+    fn a_syntax_error_keeps_what_was_read_before_it() {
+        let cx = Ctxt::new();
+        let (args, parsed) = Args::parse(quote!(fresh, path(a = "x", b = 1)), &cx);
+        assert!(parsed.is_err());
+        assert!(args.fresh.is_some());
+        assert_eq!(args.path.len(), 1);
+        let (args, parsed) = Args::parse(quote!(scope("a", "b", c = 1)), &cx);
+        assert!(parsed.is_err());
+        let Some(Scope::Strings(strings)) = args.scope else {
+            panic!("scope strings")
+        };
+        assert_eq!(strings.entries.len(), 2);
+        cx.check().unwrap();
+    }
+
+    #[test]
+    fn path_parameters_that_are_not_identifiers_have_none() {
+        for name in ["user-name", "r#type", "", "_", "1st", "naïve"] {
+            let args = parse(quote!(sub = #name)).unwrap();
+            assert!(args.path[0].param_ident.is_none(), "{name}");
+        }
+        let args = parse(quote!(sub = "_user1")).unwrap();
+        assert_eq!(args.path[0].param_ident.as_ref().unwrap(), "_user1");
+    }
+
+    /// A written example of every argument of the table.
+    fn example(name: &str) -> Option<TokenStream> {
+        Some(match name {
+            "refresh" => quote!(refresh),
+            "fresh" => quote!(fresh),
+            "optional" => quote!(optional),
+            "sub" => quote!(sub = "username"),
+            "path" => quote!(path(org_id = "org")),
+            "scope" => quote!(scope(admin = true)),
+            "claims" => quote!(claims(tenant = "acme")),
+            "override" => quote!(override(admin = true)),
+            "location" => quote!(location(cookie)),
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn every_argument_of_the_table_parses() {
+        for arg in ARGS {
+            let tokens =
+                example(arg.name).unwrap_or_else(|| panic!("no example of `{}`", arg.name));
+            if let Err(err) = parse(tokens) {
+                panic!("`{}`: {err}", arg.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_lists_what_is_expected() {
+        let forms: Vec<&str> = ARGS.iter().map(|arg| arg.form).collect();
+        assert_eq!(expected(), format!("expected one of {}", forms.join(", ")));
+        for arg in ARGS {
+            assert!(
+                arg.form.starts_with(&format!("`{}", arg.name)),
+                "{}",
+                arg.form
+            );
+            assert_eq!(closest(&format!("{}x", arg.name)), Some(arg.name));
+        }
+        let err = parse(quote!(refersh)).err().unwrap();
+        assert_eq!(
+            err,
+            "unknown argument `refersh`; did you mean `refresh`? expected one of `refresh`, \
+             `fresh`, `optional`, `sub = \"..\"`, `path(..)`, `scope(..)`, `claims(..)`, \
+             `override(..)`, `location(..)`"
+        );
+        let err = parse(quote!(admin = true)).err().unwrap();
+        assert_eq!(err, format!("unknown argument `admin`; {}", expected()));
     }
 
     #[test]

@@ -4,10 +4,10 @@
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{FnArg, ItemFn, parse_quote_spanned};
+use syn::{FnArg, ItemFn, LitStr, parse_quote_spanned};
 
-use crate::args::{Args, Entry, Location, Value};
-use crate::handler::Handler;
+use super::args::{Args, Entry, Location, Scope, Value};
+use super::handler::Handler;
 
 pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenStream {
     let marker = format_ident!("__jwt_guard_{}", item.sig.ident);
@@ -40,8 +40,8 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
         let param = check.param.value();
         quote!((#claim, #param))
     });
-    let entries = |entries: Option<&[Entry]>| {
-        let entries = entries.unwrap_or_default().iter().map(|entry| {
+    let entries = |entries: &[Entry]| {
+        let entries = entries.iter().map(|entry| {
             let key = entry.key.to_string();
             let value = match &entry.value {
                 Value::Bool(b) => quote!(#private::Lit::Bool(#b)),
@@ -56,10 +56,18 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
         });
         quote!(&[#(#entries),*])
     };
-    let scope = entries(args.scope.as_ref().map(|g| g.entries.as_slice()));
-    let claims = entries(args.claims.as_ref().map(|g| g.entries.as_slice()));
-    let overrides = entries(args.overrides.as_ref().map(|g| g.entries.as_slice()));
-    let scope_strings = &args.scope_strings;
+    let (scope, scope_strings): (&[Entry], &[LitStr]) = match &args.scope {
+        Some(Scope::Map(map)) => (&map.entries, &[]),
+        Some(Scope::Strings(strings)) => (&[], &strings.entries),
+        None => (&[], &[]),
+    };
+    let scope = entries(scope);
+    let claims = entries(args.claims.as_ref().map_or(&[], |g| g.entries.as_slice()));
+    let overrides = entries(
+        args.overrides
+            .as_ref()
+            .map_or(&[], |g| g.entries.as_slice()),
+    );
 
     // `Path<Struct>` parameters: the compiler proves the field exists, and
     // its error points at the attribute's string.

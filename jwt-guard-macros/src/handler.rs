@@ -4,7 +4,8 @@
 use syn::spanned::Spanned as _;
 use syn::{FnArg, Ident, ItemFn, Pat, PathArguments, Type};
 
-use crate::args::{Args, Errors, PathCheck};
+use super::args::{Args, PathCheck};
+use super::ctxt::Ctxt;
 
 /// axum implements `Handler` for up to 16 extractors.
 const MAX_EXTRACTORS: usize = 16;
@@ -29,22 +30,22 @@ const SCALARS: &[&str] = &[
     "BTreeMap",
 ];
 
-pub(crate) fn check(item: &ItemFn, args: &Args, errors: &mut Errors) -> Handler {
+pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
     let sig = &item.sig;
     if sig.asyncness.is_none() {
-        errors.at(
+        cx.error_at(
             sig.fn_token.span,
             "`#[require_token]` needs an `async fn`: axum handlers are async; write `async fn`",
         );
     }
     if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
-        errors.at(
+        cx.error_at(
             receiver.span(),
             "`#[require_token]` goes on a free `async fn` handler, not on a method taking `self`",
         );
     }
     if sig.inputs.len() >= MAX_EXTRACTORS {
-        errors.at(
+        cx.error_at(
             sig.inputs.span(),
             "axum handlers take at most 16 extractors and `#[require_token]` adds one: \
              group some of them into a struct",
@@ -56,7 +57,7 @@ pub(crate) fn check(item: &ItemFn, args: &Args, errors: &mut Errors) -> Handler 
     for input in &sig.inputs {
         let FnArg::Typed(arg) = input else { continue };
         if args.optional.is_some() && is_bare_token(&arg.ty) {
-            errors.at(
+            cx.error_at(
                 arg.ty.span(),
                 "with `optional` the token may be absent: take `Option<Token>` instead of `Token`",
             );
@@ -80,22 +81,26 @@ pub(crate) fn check(item: &ItemFn, args: &Args, errors: &mut Errors) -> Handler 
 
     let mut handler = Handler::default();
     for check in &args.path {
-        if check.param_ident == "__jwt_guard_invalid" || bound.contains(&check.param_ident) {
+        // A name that is not an identifier is already reported.
+        let Some(param) = &check.param_ident else {
+            continue;
+        };
+        if bound.contains(param) {
             continue;
         }
         if let Some(ty) = structs.first() {
             handler.field_checks.push(FieldCheck {
                 ty: ty.clone(),
-                field: check.param_ident.clone(),
+                field: param.clone(),
             });
             continue;
         }
-        unbound_error(check, &bound, errors);
+        unbound_error(check, &bound, cx);
     }
     handler
 }
 
-fn unbound_error(check: &PathCheck, bound: &[Ident], errors: &mut Errors) {
+fn unbound_error(check: &PathCheck, bound: &[Ident], cx: &Ctxt) {
     let name = check.param.value();
     let mut message = format!(
         "`{name}` is not a path parameter of this handler: take it with a `Path` extractor, \
@@ -105,7 +110,7 @@ fn unbound_error(check: &PathCheck, bound: &[Ident], errors: &mut Errors) {
         let names: Vec<String> = bound.iter().map(|b| format!("`{b}`")).collect();
         message.push_str(&format!(" (its `Path` binds {})", names.join(", ")));
     }
-    errors.at(check.param.span(), message);
+    cx.error_at(check.param.span(), message);
 }
 
 fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
@@ -163,11 +168,12 @@ mod tests {
         attr: proc_macro2::TokenStream,
         item: proc_macro2::TokenStream,
     ) -> Result<Handler, String> {
-        let mut errors = Errors::default();
-        let args = Args::parse(attr, &mut errors).unwrap();
+        let cx = Ctxt::new();
+        let (args, parsed) = Args::parse(attr, &cx);
+        parsed.unwrap();
         let item: ItemFn = syn::parse2(item).unwrap();
-        let handler = check(&item, &args, &mut errors);
-        errors.finish().map_err(|e| e.to_string())?;
+        let handler = check(&item, &args, &cx);
+        cx.check().map_err(|e| e.to_string())?;
         Ok(handler)
     }
 

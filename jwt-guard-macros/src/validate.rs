@@ -1,0 +1,211 @@
+//! What the arguments mean, once they are read: reserved claim names, path
+//! parameter names, scope strings, and how the arguments combine. Each
+//! mistake is reported at the argument that makes it.
+
+use super::args::{Args, Scope};
+use super::ctxt::Ctxt;
+
+/// Claims that `claims(..)` and `path(..)` refuse, with what to write instead.
+const RESERVED_CLAIMS: &[(&str, &str)] = &[
+    ("sub", "use `sub = \"<path parameter>\"`"),
+    ("type", "use `refresh` for refresh tokens"),
+    ("fresh", "use `fresh`"),
+    ("scope", "use `scope(..)`"),
+    ("exp", "the token manager checks it on every token"),
+    ("iat", "the token manager checks it on every token"),
+    ("nbf", "the token manager checks it on every token"),
+    ("jti", "the token manager checks it against revocations"),
+    ("iss", "configure `issuer` on the token manager"),
+    ("aud", "configure `audience` on the token manager"),
+];
+
+/// What to write instead of requiring a reserved claim.
+fn reserved(claim: &str) -> Option<&'static str> {
+    RESERVED_CLAIMS
+        .iter()
+        .find(|(reserved, _)| *reserved == claim)
+        .map(|(_, instead)| *instead)
+}
+
+/// Checks what each argument says on its own. Runs on whatever was read, even
+/// when a syntax error stopped the parse.
+pub(crate) fn arguments(args: &Args, cx: &Ctxt) {
+    for check in &args.path {
+        let claim = check.claim.to_string();
+        // `sub` is matched to a path parameter by `sub = ".."` itself.
+        if claim != "sub"
+            && let Some(instead) = reserved(&claim)
+        {
+            cx.error_at(
+                check.claim.span(),
+                format!("`{claim}` cannot be matched to a path parameter: {instead}"),
+            );
+        }
+        if check.param_ident.is_none() {
+            cx.error_at(
+                check.param.span(),
+                format!(
+                    "`{}` is not a path parameter name: write the name between braces in the route, \
+                     e.g. `\"username\"` for `/users/{{username}}`",
+                    check.param.value()
+                ),
+            );
+        }
+    }
+    if let Some(claims) = &args.claims {
+        for entry in &claims.entries {
+            let claim = entry.key.to_string();
+            if let Some(instead) = reserved(&claim) {
+                cx.error_at(
+                    entry.key.span(),
+                    format!("`{claim}` cannot be required with `claims(..)`: {instead}"),
+                );
+            }
+        }
+    }
+    // Each string is one OAuth2 scope token: the token's scope is split on
+    // spaces, so a string with a space could never match.
+    if let Some(Scope::Strings(strings)) = &args.scope {
+        for (i, entry) in strings.entries.iter().enumerate() {
+            let value = entry.value();
+            if value.is_empty() {
+                cx.error_at(entry.span(), "empty scope entry");
+            } else if value.chars().any(char::is_whitespace) {
+                cx.error_at(
+                    entry.span(),
+                    "a scope entry has no spaces: write each entry as its own string, e.g. `scope(\"a\", \"b\")`",
+                );
+            } else if strings.entries[..i].iter().any(|s| s.value() == value) {
+                cx.error_at(entry.span(), format!("duplicate scope entry `{value}`"));
+            }
+        }
+    }
+}
+
+/// Checks combinations of arguments; reports each contradiction at the
+/// argument that makes it.
+pub(crate) fn combinations(args: &Args, cx: &Ctxt) {
+    if args.refresh.is_some() {
+        if let Some(fresh) = &args.fresh {
+            cx.error_at(
+                fresh.span(),
+                "`fresh` cannot be combined with `refresh`: refresh tokens are never fresh; remove one",
+            );
+        }
+        if let Some(optional) = &args.optional {
+            cx.error_at(
+                optional.span(),
+                "`optional` cannot be combined with `refresh`: a refresh handler needs the refresh token; remove `optional`",
+            );
+        }
+        if let Some(scope) = &args.scope {
+            cx.error_at(
+                scope.keyword().span(),
+                "`scope(..)` cannot be combined with `refresh`: check scope on the handlers that take access tokens",
+            );
+        }
+    }
+    if let Some(overrides) = &args.overrides
+        && args.path.is_empty()
+        && args.claims.is_none()
+        && args.scope.is_none()
+    {
+        cx.error_at(
+            overrides.keyword.span(),
+            "`override(..)` has nothing to override: it skips `sub`, `path(..)`, `claims(..)` \
+             and `scope(..)` checks, so add one of them",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ctxt::messages;
+    use super::*;
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    /// Parses and validates as the macro does; every message if there is any.
+    fn check(tokens: TokenStream) -> Result<Args, String> {
+        let cx = Ctxt::new();
+        let (args, parsed) = Args::parse(tokens, &cx);
+        arguments(&args, &cx);
+        match parsed {
+            Ok(()) => combinations(&args, &cx),
+            Err(error) => cx.error(error),
+        }
+        cx.check().map(|()| args).map_err(|e| messages(&e))
+    }
+
+    #[test]
+    fn every_form_is_valid() {
+        check(quote!(
+            fresh, sub = "username", path(tenant = "org"), scope(admin = true, level = -2),
+            claims(team = "core"), override(root = true), location(header, cookie),
+        ))
+        .unwrap();
+        check(quote!(refresh, sub = "username")).unwrap();
+        check(quote!(optional, scope("posts:read", "posts:write"))).unwrap();
+        check(quote!(path(sub = "username"))).unwrap();
+    }
+
+    #[test]
+    fn contradictions() {
+        for (tokens, needle) in [
+            (quote!(refresh, fresh), "never fresh"),
+            (quote!(refresh, optional), "needs the refresh token"),
+            (
+                quote!(refresh, scope(admin = true)),
+                "cannot be combined with `refresh`",
+            ),
+            (
+                quote!(refresh, scope("posts:write")),
+                "cannot be combined with `refresh`",
+            ),
+            (quote!(override(admin = true)), "nothing to override"),
+            (quote!(claims(exp = 1)), "`exp` cannot be required"),
+            (quote!(path(jti = "id")), "`jti` cannot be matched"),
+            (quote!(scope("a b")), "no spaces"),
+            (quote!(scope("")), "empty scope entry"),
+            (quote!(scope("a", "a")), "duplicate scope entry `a`"),
+            (quote!(sub = "user-name"), "not a path parameter name"),
+            (quote!(sub = "r#type"), "not a path parameter name"),
+            (quote!(sub = ""), "not a path parameter name"),
+            (quote!(path(org = "_")), "not a path parameter name"),
+        ] {
+            let err = check(tokens).err().unwrap();
+            assert!(err.contains(needle), "{err} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn every_reserved_claim_says_what_to_write_instead() {
+        for (claim, instead) in RESERVED_CLAIMS {
+            let claim_ident = syn::Ident::new(claim, proc_macro2::Span::call_site());
+            let err = check(quote!(claims(#claim_ident = 1))).err().unwrap();
+            assert_eq!(
+                err,
+                format!("`{claim}` cannot be required with `claims(..)`: {instead}")
+            );
+        }
+    }
+
+    #[test]
+    fn a_scope_string_is_checked_once() {
+        // An entry that is empty or has a space is not also a duplicate.
+        let err = check(quote!(scope("a b", "a b", "", ""))).err().unwrap();
+        assert_eq!(err.lines().count(), 4, "{err}");
+        assert!(!err.contains("duplicate"), "{err}");
+    }
+
+    #[test]
+    fn the_strings_of_a_repeated_scope_are_checked() {
+        let err = check(quote!(scope(admin = true), scope("a b")))
+            .err()
+            .unwrap();
+        assert!(err.contains("duplicate argument `scope`"), "{err}");
+        assert!(err.contains("no spaces"), "{err}");
+        let err = check(quote!(scope("a"), scope("a"))).err().unwrap();
+        assert!(err.contains("duplicate scope entry `a`"), "{err}");
+    }
+}
