@@ -37,9 +37,26 @@ impl<R: Requirement> std::fmt::Debug for Guard<R> {
     }
 }
 
-/// Set in the request extensions by the guard: what it found.
+/// Set in the request extensions by a check: what it found, and the manager
+/// it was checked with. A `Token` extractor reuses it only when it applies
+/// (see [`Verified::applies`]); a handler's own guard always runs its whole
+/// check and replaces any earlier one, so after a guard the handler's
+/// `Token` is the one that guard's requirement accepted.
 #[derive(Clone)]
-struct Verified(Option<Token>);
+struct Verified {
+    token: Option<Token>,
+    manager: TokenManager,
+}
+
+impl Verified {
+    /// Whether this check answers a `Token` or `Option<Token>` extractor
+    /// running under `manager`: only when that very manager made it. A
+    /// check of another manager (an outer router's, when a nested router
+    /// has its own layer) never stands in for this one.
+    fn applies(&self, manager: &TokenManager) -> bool {
+        self.manager.is(manager)
+    }
+}
 
 /// The manager of a request: the one [`TokenManager::layer`] put in its
 /// extensions, else the [installed](TokenManager::install) one.
@@ -51,18 +68,43 @@ fn manager_of(parts: &Parts) -> Option<TokenManager> {
         .cloned()
 }
 
-/// Runs every check of `spec`; on success records what was found in the
-/// request extensions for the `Token` extractors.
+/// Runs every check of `spec` with the request's manager; on success
+/// records what was found in the request extensions for the `Token`
+/// extractors.
 async fn enforce(parts: &mut Parts, spec: &'static Spec) -> Result<Option<Token>, Response> {
     let Some(manager) = manager_of(parts) else {
         return Err(no_manager());
     };
+    enforce_with(parts, spec, manager).await
+}
+
+async fn enforce_with(
+    parts: &mut Parts,
+    spec: &'static Spec,
+    manager: TokenManager,
+) -> Result<Option<Token>, Response> {
     match run(parts, spec, &manager).await {
         Ok(token) => {
-            parts.extensions.insert(Verified(token.clone()));
+            parts.extensions.insert(Verified {
+                token: token.clone(),
+                manager,
+            });
             Ok(token)
         }
         Err(error) => Err(reject(&manager, &error)),
+    }
+}
+
+/// What an earlier check of this request found, when it applies to an
+/// extractor running under the request's manager; else the check `spec`,
+/// run now.
+async fn verified(parts: &mut Parts, spec: &'static Spec) -> Result<Option<Token>, Response> {
+    let Some(manager) = manager_of(parts) else {
+        return Err(no_manager());
+    };
+    match parts.extensions.get::<Verified>() {
+        Some(found) if found.applies(&manager) => Ok(found.token.clone()),
+        _ => enforce_with(parts, spec, manager).await,
     }
 }
 
@@ -74,7 +116,7 @@ async fn run(
 ) -> Result<Option<Token>, AuthError> {
     let locations = spec.locations.unwrap_or_else(|| manager.locations());
     // 1–2: find the token; CSRF for a cookie on an unsafe method.
-    let Some(found) = transport::find(parts, locations, spec.kind)? else {
+    let Some(found) = transport::find(parts, locations, spec.kind, manager.cookie_names())? else {
         return if spec.optional {
             Ok(None)
         } else {
@@ -147,11 +189,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Token {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(Verified(found)) = parts.extensions.get::<Verified>() {
-            if let Some(token) = found {
-                return Ok(token.clone());
-            }
-        } else if let Some(token) = enforce(parts, &Spec::DEFAULT).await? {
+        if let Some(token) = verified(parts, &Spec::DEFAULT).await? {
             return Ok(token);
         }
         // An optional guard found no token, but the handler asks for one.
@@ -170,10 +208,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Token {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match parts.extensions.get::<Verified>() {
-            Some(Verified(found)) => Ok(found.clone()),
-            None => enforce(parts, &Spec::OPTIONAL).await,
-        }
+        verified(parts, &Spec::OPTIONAL).await
     }
 }
 

@@ -5,7 +5,7 @@
 
 use axum::extract::RawPathParams;
 use axum::extract::rejection::RawPathParamsRejection;
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use crate::claims::{ClaimRef, Claims, Scope};
 use crate::error::{AuthError, Forbidden};
@@ -176,22 +176,41 @@ fn path_matches(claims: &Claims, claim: &str, param: &str) -> bool {
         Some(ClaimRef::Str(value)) => value == param,
         Some(ClaimRef::Json(Value::String(value))) => value == param,
         Some(ClaimRef::Int(n)) => param.parse::<u64>().ok() == Some(n) && n.to_string() == param,
-        Some(ClaimRef::Json(Value::Number(n))) => n.is_i64() && n.to_string() == param,
+        Some(ClaimRef::Json(Value::Number(n))) => {
+            integer(n).is_some_and(|n| n.to_string() == param)
+        }
         _ => false,
     }
 }
 
-/// No coercion: `true` is not `"true"`, `1` is not `true`, `1.0` is not `1`.
+/// No coercion: `true` is not `"true"`, `1` is not `true`. A number is
+/// compared by its value, whatever its spelling (`1`, `1.0` and `1e0` are
+/// one JSON number, RFC 8259 §6).
 fn lit_matches(lit: Lit, value: &ClaimRef<'_>) -> bool {
     match (lit, value) {
         (Lit::Bool(want), ClaimRef::Bool(got)) => want == *got,
         (Lit::Bool(want), ClaimRef::Json(Value::Bool(got))) => want == *got,
         (Lit::Int(want), ClaimRef::Int(got)) => u64::try_from(want).is_ok_and(|w| w == *got),
         (Lit::Int(want), ClaimRef::Json(Value::Number(got))) => {
-            got.as_i64() == Some(want) && (got.is_i64() || got.is_u64())
+            integer(got) == Some(i128::from(want))
         }
         (Lit::Str(want), ClaimRef::Str(got)) => want == *got,
         (Lit::Str(want), ClaimRef::Json(Value::String(got))) => want == got,
         _ => false,
     }
+}
+
+/// The integer a JSON number stands for, however it is written (`1`,
+/// `1.0`, `1e0`); `None` for a fraction or a float beyond exact integers.
+fn integer(n: &Number) -> Option<i128> {
+    if let Some(i) = n.as_i64() {
+        return Some(i128::from(i));
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(i128::from(u));
+    }
+    let f = n.as_f64()?;
+    // 2^53: every integer up to it is exact in an f64.
+    #[allow(clippy::cast_possible_truncation)]
+    (f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i128)
 }

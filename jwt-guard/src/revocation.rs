@@ -2,11 +2,13 @@
 //! the [`StoreFuture`] its methods return, and the in-memory store that is
 //! the embedded default.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::future::Future;
+use std::hash::{BuildHasher as _, RandomState};
 use std::pin::Pin;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
@@ -120,7 +122,11 @@ impl<T> fmt::Debug for StoreFuture<'_, T> {
 ///
 /// Revocations live in this process only and are lost on restart; use a
 /// shared store when several instances serve the same tokens. Entries are
-/// dropped once the tokens they concern have expired.
+/// dropped once the tokens they concern have expired: each write purges a
+/// few expired entries (the earliest first), so the purge costs amortized
+/// O(1) per write and never scans the store. The store is split in shards,
+/// each behind its own lock, so a write holds up only the readers of one
+/// shard, and only briefly.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -138,23 +144,101 @@ impl<T> fmt::Debug for StoreFuture<'_, T> {
 /// assert!(!store.is_revoked(&two).await.unwrap());
 /// # }
 /// ```
-#[derive(Default)]
 pub struct MemoryStore {
-    tables: RwLock<Tables>,
-}
-
-#[derive(Default)]
-struct Tables {
+    hasher: RandomState,
     /// jti → until.
-    tokens: HashMap<String, SystemTime>,
+    tokens: Shards<SystemTime>,
     /// sub → (issued_before, until).
-    subjects: HashMap<String, (SystemTime, SystemTime)>,
-    writes: u32,
+    subjects: Shards<(SystemTime, SystemTime)>,
 }
 
-/// Expired entries are swept every this many writes, so a write costs
-/// amortized O(1).
-const SWEEP_EVERY: u32 = 64;
+/// How many shards each table is split in.
+const SHARDS: usize = 16;
+
+/// How many expired entries a write purges at most: more than the one it
+/// may add, so expired entries drain faster than they can pile up.
+const PURGE_PER_WRITE: usize = 2;
+
+type Shards<V> = [RwLock<Table<V>>; SHARDS];
+
+/// One shard: the entries, and when each expires, earliest first.
+struct Table<V> {
+    entries: HashMap<Arc<str>, V>,
+    expiry: BinaryHeap<Reverse<(SystemTime, Arc<str>)>>,
+}
+
+impl<V> Default for Table<V> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            expiry: BinaryHeap::new(),
+        }
+    }
+}
+
+/// What every entry knows: until when it must be kept.
+trait Expiring {
+    fn until(&self) -> SystemTime;
+}
+
+impl Expiring for SystemTime {
+    fn until(&self) -> SystemTime {
+        *self
+    }
+}
+
+impl Expiring for (SystemTime, SystemTime) {
+    fn until(&self) -> SystemTime {
+        self.1
+    }
+}
+
+impl<V: Expiring> Table<V> {
+    /// Inserts `value` under `key`, or merges it into the entry there, then
+    /// purges a few expired entries.
+    fn upsert(&mut self, key: &str, value: V, merge: impl FnOnce(&mut V, V), now: SystemTime) {
+        let key = match self.entries.get_key_value(key) {
+            Some((key, _)) => Arc::clone(key),
+            None => Arc::from(key),
+        };
+        let until = match self.entries.get_mut(&key) {
+            Some(entry) => {
+                merge(entry, value);
+                entry.until()
+            }
+            None => {
+                let until = value.until();
+                self.entries.insert(Arc::clone(&key), value);
+                until
+            }
+        };
+        self.expiry.push(Reverse((until, key)));
+        for _ in 0..PURGE_PER_WRITE {
+            match self.expiry.peek() {
+                Some(Reverse((until, _))) if *until < now => {}
+                _ => break,
+            }
+            if let Some(Reverse((_, key))) = self.expiry.pop()
+                // An entry extended since is kept; its later expiry is queued too.
+                && self.entries.get(&key).is_some_and(|entry| entry.until() < now)
+            {
+                self.entries.remove(&key);
+            }
+        }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            hasher: RandomState::new(),
+            tokens: std::array::from_fn(|_| RwLock::default()),
+            subjects: std::array::from_fn(|_| RwLock::default()),
+        }
+    }
+}
+
+const POISONED: &str = "memory store lock poisoned";
 
 impl MemoryStore {
     /// An empty store.
@@ -166,9 +250,13 @@ impl MemoryStore {
     /// How many revocations are held (tokens and subjects), for monitoring.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.tables
-            .read()
-            .map_or(0, |t| t.tokens.len() + t.subjects.len())
+        fn count<V>(shards: &Shards<V>) -> usize {
+            shards
+                .iter()
+                .map(|shard| shard.read().map_or(0, |t| t.entries.len()))
+                .sum()
+        }
+        count(&self.tokens) + count(&self.subjects)
     }
 
     /// Whether no revocation is held.
@@ -177,18 +265,11 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn write(&self, now: SystemTime, f: impl FnOnce(&mut Tables)) -> Result<(), StoreError> {
-        let mut tables = self
-            .tables
-            .write()
-            .map_err(|_| StoreError::new("memory store lock poisoned"))?;
-        f(&mut tables);
-        tables.writes = tables.writes.wrapping_add(1);
-        if tables.writes % SWEEP_EVERY == 0 {
-            tables.tokens.retain(|_, until| *until >= now);
-            tables.subjects.retain(|_, (_, until)| *until >= now);
-        }
-        Ok(())
+    fn shard<'s, V>(&self, shards: &'s Shards<V>, key: &str) -> &'s RwLock<Table<V>> {
+        #[allow(clippy::cast_possible_truncation)]
+        let index = self.hasher.hash_one(key) as usize % SHARDS;
+        // In range by construction; the first shard stands in otherwise.
+        shards.get(index).unwrap_or(&shards[0])
     }
 }
 
@@ -199,10 +280,10 @@ impl RevocationStore for MemoryStore {
         until: SystemTime,
         now: SystemTime,
     ) -> StoreFuture<'a, ()> {
-        StoreFuture::ready(self.write(now, |t| {
-            let entry = t.tokens.entry(jti.to_owned()).or_insert(until);
-            *entry = (*entry).max(until);
-        }))
+        let result = self.shard(&self.tokens, jti).write().map(|mut table| {
+            table.upsert(jti, until, |entry, until| *entry = (*entry).max(until), now);
+        });
+        StoreFuture::ready(result.map_err(|_| StoreError::new(POISONED)))
     }
 
     fn revoke_subject<'a>(
@@ -212,23 +293,26 @@ impl RevocationStore for MemoryStore {
         until: SystemTime,
         now: SystemTime,
     ) -> StoreFuture<'a, ()> {
-        StoreFuture::ready(self.write(now, |t| {
-            let entry = t
-                .subjects
-                .entry(sub.to_owned())
-                .or_insert((issued_before, until));
-            entry.0 = entry.0.max(issued_before);
-            entry.1 = entry.1.max(until);
-        }))
+        let result = self.shard(&self.subjects, sub).write().map(|mut table| {
+            let merge = |entry: &mut (SystemTime, SystemTime), (before, until)| {
+                entry.0 = entry.0.max(before);
+                entry.1 = entry.1.max(until);
+            };
+            table.upsert(sub, (issued_before, until), merge, now);
+        });
+        StoreFuture::ready(result.map_err(|_| StoreError::new(POISONED)))
     }
 
     fn is_revoked<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, bool> {
-        let Ok(tables) = self.tables.read() else {
-            return StoreFuture::ready(Err(StoreError::new("memory store lock poisoned")));
+        let (Ok(tokens), Ok(subjects)) = (
+            self.shard(&self.tokens, token.jti()).read(),
+            self.shard(&self.subjects, token.sub()).read(),
+        ) else {
+            return StoreFuture::ready(Err(StoreError::new(POISONED)));
         };
-        let revoked = tables.tokens.contains_key(token.jti())
-            || tables
-                .subjects
+        let revoked = tokens.entries.contains_key(token.jti())
+            || subjects
+                .entries
                 .get(token.sub())
                 .is_some_and(|(before, _)| token.issued_at_precise() <= *before);
         StoreFuture::ready(Ok(revoked))
@@ -268,16 +352,27 @@ mod tests {
     }
 
     #[test]
-    fn expired_entries_are_swept() {
+    fn expired_entries_are_purged_by_later_writes() {
         let store = MemoryStore::new();
         let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        block(store.revoke_token("old", t0, t0)).unwrap();
-        let later = t0 + Duration::from_secs(10);
-        for i in 0..SWEEP_EVERY {
-            let until = later + Duration::from_secs(60);
-            block(store.revoke_token(&format!("j{i}"), until, later)).unwrap();
+        for i in 0..100 {
+            block(store.revoke_token(&format!("old{i}"), t0, t0)).unwrap();
         }
-        assert_eq!(store.len(), SWEEP_EVERY as usize);
+        block(store.revoke_subject("gone", t0, t0, t0)).unwrap();
+        // Revoked again for longer: kept past its first expiry.
+        block(store.revoke_token("old0", t0 + Duration::from_secs(3600), t0)).unwrap();
+        assert_eq!(store.len(), 101);
+        let later = t0 + Duration::from_secs(10);
+        let until = later + Duration::from_secs(60);
+        for i in 0..1000 {
+            block(store.revoke_token(&format!("new{i}"), until, later)).unwrap();
+        }
+        for i in 0..100 {
+            block(store.revoke_subject(&format!("sub{i}"), later, until, later)).unwrap();
+        }
+        // Each write purged up to two expired entries of its shard: every
+        // expired one is gone, the extended one and the live ones are kept.
+        assert_eq!(store.len(), 1 + 1000 + 100);
     }
 
     #[test]

@@ -88,9 +88,9 @@ impl Token {
     }
 
     /// The issue time to the millisecond, as subject revocation compares it:
-    /// from the time-ordered `jti` when it agrees with `iat`, else the last
-    /// millisecond of `iat`'s second (so revocation errs on the side of
-    /// refusing).
+    /// from the time-ordered `jti` when it agrees with `iat`, else the first
+    /// millisecond of `iat`'s second, the earliest the token can have been
+    /// issued (so revocation errs on the side of refusing).
     #[must_use]
     pub fn issued_at_precise(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(self.issued_at_ms())
@@ -98,7 +98,7 @@ impl Token {
 
     fn issued_at_ms(&self) -> u64 {
         let claims = self.parsed();
-        let coarse = claims.iat.saturating_mul(1000).saturating_add(999);
+        let coarse = claims.iat.saturating_mul(1000);
         let Ok(uuid) = uuid::Uuid::try_parse(&claims.jti) else {
             return coarse;
         };

@@ -12,10 +12,15 @@ use super::{Clock, SystemClock, TokenManager};
 use crate::error::{AuthError, ConfigError};
 use crate::keys::{KeySpec, Keys, Material};
 use crate::revocation::RevocationStore;
-use crate::transport::Location;
+use crate::transport::{CookieNames, Location};
 
 /// The longest leeway accepted: RFC 8725 asks for a small one.
 const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
+
+/// The longest token lifetime accepted: a year (of 366 days). A revoked
+/// subject is remembered for as long as its tokens can live, so every
+/// lifetime is bounded.
+const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
 
@@ -49,6 +54,7 @@ pub struct TokenManagerBuilder {
     pub(crate) refresh_ttl: Duration,
     pub(crate) leeway: Duration,
     pub(crate) locations: Vec<Location>,
+    pub(crate) cookie_names: CookieNames,
     pub(crate) realm: Option<String>,
     pub(crate) max_token_bytes: usize,
     pub(crate) allow_weak_secret: bool,
@@ -69,6 +75,7 @@ impl Default for TokenManagerBuilder {
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             leeway: Duration::from_secs(30),
             locations: vec![Location::Header],
+            cookie_names: CookieNames::default(),
             realm: None,
             max_token_bytes: 8 * 1024,
             allow_weak_secret: false,
@@ -162,13 +169,17 @@ impl TokenManagerBuilder {
         self
     }
 
-    /// Lifetime of access tokens. Defaults to 15 minutes.
+    /// Lifetime of access tokens, and the longest an access token may be
+    /// given with [`TokenBuilder::ttl`](crate::TokenBuilder::ttl). Defaults
+    /// to 15 minutes; at most 366 days.
     pub fn access_ttl(mut self, ttl: Duration) -> Self {
         self.access_ttl = ttl;
         self
     }
 
-    /// Lifetime of refresh tokens. Defaults to 30 days.
+    /// Lifetime of refresh tokens, and the longest a refresh token may be
+    /// given with [`TokenBuilder::ttl`](crate::TokenBuilder::ttl). Defaults
+    /// to 30 days; at most 366 days.
     pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
         self.refresh_ttl = ttl;
         self
@@ -185,6 +196,15 @@ impl TokenManagerBuilder {
     /// wins. Defaults to the `Authorization` header only.
     pub fn locations(mut self, locations: impl IntoIterator<Item = Location>) -> Self {
         self.locations = locations.into_iter().collect();
+        self
+    }
+
+    /// The names of the cookies of cookie transport. Defaults to
+    /// [`CookieNames::default`]: `__Host-access_token`,
+    /// `__Host-refresh_token`, `__Host-csrf_access_token`,
+    /// `__Host-csrf_refresh_token`.
+    pub fn cookie_names(mut self, names: CookieNames) -> Self {
+        self.cookie_names = names;
         self
     }
 
@@ -262,11 +282,16 @@ impl TokenManagerBuilder {
                 format!("a key is already set by `{}`; set one key", key.setting),
             ));
         }
-        if self.access_ttl.is_zero() {
-            return Err(ConfigError::new("access_ttl", "must be longer than zero"));
-        }
-        if self.refresh_ttl.is_zero() {
-            return Err(ConfigError::new("refresh_ttl", "must be longer than zero"));
+        for (setting, ttl) in [
+            ("access_ttl", self.access_ttl),
+            ("refresh_ttl", self.refresh_ttl),
+        ] {
+            if ttl.is_zero() {
+                return Err(ConfigError::new(setting, "must be longer than zero"));
+            }
+            if ttl > MAX_TTL {
+                return Err(ConfigError::new(setting, "must be at most 366 days"));
+            }
         }
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::new("leeway", "must be at most 5 minutes"));
@@ -297,6 +322,35 @@ impl TokenManagerBuilder {
             if value.as_deref().is_some_and(str::is_empty) {
                 return Err(ConfigError::new(setting, "must not be empty"));
             }
+        }
+        let names = self.cookie_names.all();
+        for (i, (field, name)) in names.iter().enumerate() {
+            // RFC 6265 §4.1.1: a cookie name is an RFC 7230 token.
+            let is_token = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !is_token {
+                return Err(ConfigError::new(
+                    "cookie_names",
+                    format!("`{field}` is not a cookie name: use letters, digits and `-_.`"),
+                ));
+            }
+            if names.iter().take(i).any(|(_, other)| other == name) {
+                return Err(ConfigError::new(
+                    "cookie_names",
+                    format!("`{field}` repeats the name `{name}`: give each cookie its own"),
+                ));
+            }
+        }
+        if let Some(kid) = &self.kid
+            && kid.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+        {
+            return Err(ConfigError::new(
+                "key_id",
+                "must not contain quotes, backslashes or control characters: \
+                 it travels unescaped in token headers and JWKS",
+            ));
         }
         let keys = Keys::build(key, self.kid.clone(), self.allow_weak_secret)?;
         Ok(TokenManager::from_builder(self, keys))
