@@ -4,10 +4,11 @@
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt as _;
 use syn::{FnArg, ItemFn, LitStr, parse_quote_spanned};
 
 use super::args::{Args, Entry, Location, Scope, Value};
-use super::handler::Handler;
+use super::handler::{Binding, Handler};
 
 pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenStream {
     let marker = format_ident!("__jwt_guard_{}", item.sig.ident);
@@ -35,14 +36,24 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
         }
         None => quote!(::core::option::Option::None),
     };
-    let path = args.path.iter().map(|check| {
-        let claim = check.claim.to_string();
-        let param = check.param.value();
-        quote!((#claim, #param))
-    });
+    let path = args
+        .path
+        .iter()
+        .zip(&handler.bindings)
+        .map(|(check, binding)| {
+            let claim = check.claim.unraw().to_string();
+            let param = check.param.value();
+            let binding = match binding {
+                Binding::Name => quote!(#private::Binding::Name),
+                Binding::Position { index, of } => {
+                    quote!(#private::Binding::Position { index: #index, of: #of })
+                }
+            };
+            quote!(#private::PathCheck { claim: #claim, param: #param, binding: #binding })
+        });
     let entries = |entries: &[Entry]| {
         let entries = entries.iter().map(|entry| {
-            let key = entry.key.to_string();
+            let key = entry.key.unraw().to_string();
             let value = match &entry.value {
                 Value::Bool(b) => quote!(#private::Lit::Bool(#b)),
                 Value::Int(n, span) => {

@@ -1,6 +1,7 @@
 //! Reading the handler's signature: is it an `async fn` without `self`, and
 //! which path parameters do its `Path` extractors bind.
 
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{FnArg, Ident, ItemFn, Pat, PathArguments, Type};
 
@@ -16,19 +17,40 @@ pub(crate) struct FieldCheck {
     pub(crate) field: Ident,
 }
 
+/// How the handler's `Path` extractor reads a parameter, mirrored by the
+/// runtime's `Binding`: the guard checks the value the handler receives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Binding {
+    /// A field of a struct: by name.
+    Name,
+    /// Element `index` of an extractor taking `of` parameters.
+    Position { index: usize, of: usize },
+}
+
 /// What the expansion needs to know of the handler.
 #[derive(Default)]
 pub(crate) struct Handler {
     pub(crate) field_checks: Vec<FieldCheck>,
+    /// One per `args.path` entry, in order.
+    pub(crate) bindings: Vec<Binding>,
 }
 
-/// Types that deserialize from one path segment; a `Path<T>` of anything
-/// else is taken for a struct of named parameters.
+/// Types that deserialize from one path segment.
 const SCALARS: &[&str] = &[
     "String", "str", "Cow", "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8",
-    "i16", "i32", "i64", "i128", "isize", "f32", "f64", "Uuid", "Box", "Arc", "Vec", "HashMap",
-    "BTreeMap",
+    "i16", "i32", "i64", "i128", "isize", "f32", "f64", "Uuid", "Box", "Arc",
 ];
+
+/// Types that take every parameter but cannot name one for the guard.
+const COLLECTIONS: &[&str] = &["Vec", "HashMap", "BTreeMap", "IndexMap", "VecDeque"];
+
+/// The names a handler's `Path` extractors bind, and how.
+#[derive(Default)]
+struct Bound {
+    names: Vec<(String, Binding)>,
+    /// `Path<Struct>` bound whole: its fields are checked by the compiler.
+    structs: Vec<Type>,
+}
 
 pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
     let sig = &item.sig;
@@ -52,8 +74,7 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
         );
     }
 
-    let mut bound: Vec<Ident> = Vec::new();
-    let mut structs: Vec<Type> = Vec::new();
+    let mut bound = Bound::default();
     for input in &sig.inputs {
         let FnArg::Typed(arg) = input else { continue };
         if args.optional.is_some() && is_bare_token(&arg.ty) {
@@ -69,45 +90,118 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
             Pat::TupleStruct(tuple) if tuple.elems.len() == 1 => &tuple.elems[0],
             other => other,
         };
-        let is_struct = is_struct_type(inner);
-        match pattern {
-            Pat::Ident(ident) if is_struct => {
-                bound.push(ident.ident.clone());
-                structs.push(inner.clone());
-            }
-            other => collect_bindings(other, &mut bound),
-        }
+        bind(pattern, inner, &mut bound);
     }
 
     let mut handler = Handler::default();
     for check in &args.path {
-        // A name that is not an identifier is already reported.
-        let Some(param) = &check.param_ident else {
-            continue;
-        };
-        if bound.contains(param) {
-            continue;
+        let param = check.param.value();
+        let mut found = bound.names.iter().filter(|(name, _)| *name == param);
+        match (found.next(), found.next()) {
+            (Some(&(_, binding)), None) => handler.bindings.push(binding),
+            (Some(_), Some(_)) => cx.error_at(
+                check.param.span(),
+                format!(
+                    "`{param}` is bound by more than one `Path` extractor: bind it once, \
+                     so that the guard checks the value the handler uses"
+                ),
+            ),
+            (None, _) => {
+                // A name that is not an identifier is already reported.
+                let Some(ident) = &check.param_ident else {
+                    continue;
+                };
+                if let Some(ty) = bound.structs.first() {
+                    handler.field_checks.push(FieldCheck {
+                        ty: ty.clone(),
+                        field: ident.clone(),
+                    });
+                    handler.bindings.push(Binding::Name);
+                } else {
+                    unbound_error(check, &bound.names, cx);
+                }
+            }
         }
-        if let Some(ty) = structs.first() {
-            handler.field_checks.push(FieldCheck {
-                ty: ty.clone(),
-                field: param.clone(),
-            });
-            continue;
-        }
-        unbound_error(check, &bound, cx);
     }
     handler
 }
 
-fn unbound_error(check: &PathCheck, bound: &[Ident], cx: &Ctxt) {
+/// Records what `pattern`, the inside of a `Path<ty>`, binds.
+fn bind(pattern: &Pat, ty: &Type, bound: &mut Bound) {
+    let pattern = strip(pattern);
+    match ty {
+        Type::Paren(paren) => bind(pattern, &paren.elem, bound),
+        Type::Group(group) => bind(pattern, &group.elem, bound),
+        // `Path((a, b))`: by position, as axum reads a tuple.
+        Type::Tuple(tuple) => {
+            let Pat::Tuple(elems) = pattern else { return };
+            let of = tuple.elems.len();
+            let rest = elems
+                .elems
+                .iter()
+                .position(|p| matches!(strip(p), Pat::Rest(_)));
+            let count = elems.elems.len();
+            for (i, elem) in elems.elems.iter().enumerate() {
+                // Elements after `..` count from the end.
+                let index = match rest {
+                    Some(r) if i > r => of.checked_sub(count - i),
+                    Some(r) if i == r => None,
+                    _ => Some(i),
+                };
+                if let (Some(index), Some(name)) = (index, ident_of(elem)) {
+                    bound.names.push((name, Binding::Position { index, of }));
+                }
+            }
+        }
+        _ if is_one_of(ty, SCALARS) => {
+            if let Some(name) = ident_of(pattern) {
+                bound
+                    .names
+                    .push((name, Binding::Position { index: 0, of: 1 }));
+            }
+        }
+        _ if is_one_of(ty, COLLECTIONS) => {}
+        // A struct of named parameters.
+        _ => match pattern {
+            Pat::Ident(_) => bound.structs.push(ty.clone()),
+            Pat::Struct(strukt) => {
+                for field in &strukt.fields {
+                    if let syn::Member::Named(name) = &field.member {
+                        bound.names.push((name.unraw().to_string(), Binding::Name));
+                    }
+                }
+            }
+            _ => {}
+        },
+    }
+}
+
+/// A pattern without the `(..)`, `&` and `: T` around it.
+fn strip(pat: &Pat) -> &Pat {
+    match pat {
+        Pat::Paren(paren) => strip(&paren.pat),
+        Pat::Reference(reference) => strip(&reference.pat),
+        Pat::Type(typed) => strip(&typed.pat),
+        other => other,
+    }
+}
+
+/// The name a pattern binds a whole value to, raw identifiers unraw'd.
+fn ident_of(pat: &Pat) -> Option<String> {
+    match strip(pat) {
+        Pat::Ident(ident) if ident.subpat.is_none() => Some(ident.ident.unraw().to_string()),
+        _ => None,
+    }
+}
+
+fn unbound_error(check: &PathCheck, bound: &[(String, Binding)], cx: &Ctxt) {
     let name = check.param.value();
     let mut message = format!(
         "`{name}` is not a path parameter of this handler: take it with a `Path` extractor, \
          e.g. `Path({name}): Path<String>`"
     );
     if !bound.is_empty() {
-        let names: Vec<String> = bound.iter().map(|b| format!("`{b}`")).collect();
+        let names: Vec<String> = bound.iter().map(|(b, _)| format!("`{b}`")).collect();
         message.push_str(&format!(" (its `Path` binds {})", names.join(", ")));
     }
     cx.error_at(check.param.span(), message);
@@ -135,28 +229,12 @@ fn path_extractor_type(ty: &Type) -> Option<&Type> {
     })
 }
 
-fn is_struct_type(ty: &Type) -> bool {
-    last_segment(ty).is_some_and(|segment| !SCALARS.iter().any(|s| segment.ident == s))
+fn is_one_of(ty: &Type, names: &[&str]) -> bool {
+    last_segment(ty).is_some_and(|segment| names.iter().any(|s| segment.ident == s))
 }
 
 fn is_bare_token(ty: &Type) -> bool {
     last_segment(ty).is_some_and(|segment| segment.ident == "Token" && segment.arguments.is_none())
-}
-
-fn collect_bindings(pat: &Pat, out: &mut Vec<Ident>) {
-    match pat {
-        Pat::Ident(ident) => out.push(ident.ident.clone()),
-        Pat::Tuple(tuple) => tuple.elems.iter().for_each(|p| collect_bindings(p, out)),
-        Pat::TupleStruct(tuple) => tuple.elems.iter().for_each(|p| collect_bindings(p, out)),
-        Pat::Struct(strukt) => strukt
-            .fields
-            .iter()
-            .for_each(|field| collect_bindings(&field.pat, out)),
-        Pat::Reference(reference) => collect_bindings(&reference.pat, out),
-        Pat::Type(typed) => collect_bindings(&typed.pat, out),
-        Pat::Paren(paren) => collect_bindings(&paren.pat, out),
-        _ => {}
-    }
 }
 
 #[cfg(test)]

@@ -4,5 +4,5 @@
 
 pub use crate::guard::Guard;
 pub use crate::kind::TokenKind;
-pub use crate::requirement::{Lit, Requirement, Spec};
+pub use crate::requirement::{Binding, Lit, PathCheck, Requirement, Spec};
 pub use crate::transport::Location;

@@ -204,17 +204,17 @@ async fn cookie_transport_with_csrf() {
             .collect()
     };
     assert_eq!(set.len(), 2);
-    assert!(set[0].starts_with(&format!("access_token_cookie={};", issued.as_str())));
+    assert!(set[0].starts_with(&format!("__Host-access_token={};", issued.as_str())));
     assert!(
         set[0].contains("HttpOnly")
             && set[0].contains("Secure")
             && set[0].contains("SameSite=Strict")
     );
-    assert!(set[1].starts_with(&format!("csrf_access_token={};", issued.jti())));
+    assert!(set[1].starts_with(&format!("__Host-csrf_access_token={};", issued.jti())));
     assert!(!set[1].contains("HttpOnly"));
 
     let cookies = format!(
-        "access_token_cookie={}; csrf_access_token={}",
+        "__Host-access_token={}; __Host-csrf_access_token={}",
         issued.as_str(),
         issued.jti()
     );
@@ -238,7 +238,7 @@ async fn cookie_transport_with_csrf() {
     }
     // …and the token itself: a CSRF pair planted beside a stolen cookie fails.
     let planted = format!(
-        "access_token_cookie={}; csrf_access_token=planted",
+        "__Host-access_token={}; __Host-csrf_access_token=planted",
         issued.as_str()
     );
     let reply = send(&app, with_cookies("POST", "/c", &planted, Some("planted"))).await;
@@ -253,7 +253,7 @@ async fn refresh_cookie_has_its_own_csrf_pair() {
     let m = manager();
     let refresh = m.refresh_token("alice").sign().unwrap();
     let cookies = format!(
-        "refresh_token_cookie={}; csrf_refresh_token={}",
+        "__Host-refresh_token={}; __Host-csrf_refresh_token={}",
         refresh.as_str(),
         refresh.jti()
     );
@@ -268,7 +268,7 @@ async fn refresh_cookie_has_its_own_csrf_pair() {
     );
     let cleared = {
         use axum::response::IntoResponse;
-        jwt_guard::clear_cookies().into_response()
+        m.clear_cookies().into_response()
     };
     let values: Vec<_> = cleared
         .headers()
