@@ -101,7 +101,7 @@ pub(crate) struct Claims {
     pub(crate) iat: u64,
     /// `iat`, rounded up: what the "issued in the future" check compares.
     pub(crate) iat_ceil: u64,
-    /// `exp`, rounded down and capped at [`MAX_NUMERIC_DATE`].
+    /// `exp`, rounded down; at most [`MAX_NUMERIC_DATE`].
     pub(crate) exp: u64,
     /// `nbf`, rounded up.
     pub(crate) nbf: Option<u64>,
@@ -346,12 +346,17 @@ impl<'de> Deserialize<'de> for Claims {
                 }
                 let iat = iat.ok_or_else(|| de::Error::missing_field("iat"))?;
                 let exp = exp.ok_or_else(|| de::Error::missing_field("exp"))?;
+                // No token of this library lives past year 9999; a later
+                // `exp` is no promise worth keeping.
+                if exp.floor() > MAX_NUMERIC_DATE {
+                    return Err(de::Error::custom("exp after year 9999"));
+                }
                 Ok(Claims {
                     sub: sub.ok_or_else(|| de::Error::missing_field("sub"))?,
                     jti: jti.ok_or_else(|| de::Error::missing_field("jti"))?,
                     iat: iat.floor(),
                     iat_ceil: iat.ceil(),
-                    exp: exp.floor().min(MAX_NUMERIC_DATE),
+                    exp: exp.floor(),
                     nbf: nbf.map(NumericDate::ceil),
                     iss,
                     aud,
@@ -417,7 +422,7 @@ impl<'de> Deserialize<'de> for NumericDate {
                 }
                 let whole = value.floor();
                 Ok(NumericDate {
-                    // Saturates for dates beyond u64, which MAX_NUMERIC_DATE caps.
+                    // Saturates for dates beyond u64, which the `exp` check refuses.
                     secs: whole as u64,
                     fraction: value > whole,
                 })
@@ -516,15 +521,19 @@ mod tests {
         assert_eq!(c.sub, "alice");
         assert_eq!(c.kind, TokenKind::Access);
         assert_eq!((c.iat, c.iat_ceil, c.exp, c.nbf), (1, 2, 2, Some(1)));
-        // A date past year 9999 reads as the last second of that year.
-        let c = parse(&format!(
-            r#"{{"sub":"a","jti":"j","iat":1,"exp":1e300,"type":"access"}}"#
-        ))
-        .unwrap();
-        assert_eq!(c.exp, MAX_NUMERIC_DATE);
+        // An `exp` past year 9999 is refused, however it is written; the
+        // last second of that year is not.
+        for exp in [
+            "1e300",
+            "18446744073709551615",
+            "18446744073709551616",
+            "253402300800",
+        ] {
+            let text = format!(r#"{{"sub":"a","jti":"j","iat":1,"exp":{exp},"type":"access"}}"#);
+            assert!(parse(&text).is_err(), "accepted exp {exp}");
+        }
         let c =
-            parse(r#"{"sub":"a","jti":"j","iat":1,"exp":18446744073709551615,"type":"access"}"#)
-                .unwrap();
+            parse(r#"{"sub":"a","jti":"j","iat":1,"exp":253402300799.9,"type":"access"}"#).unwrap();
         assert_eq!(c.exp, MAX_NUMERIC_DATE);
         // No object may name a member twice, at any depth.
         for bad in [

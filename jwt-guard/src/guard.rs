@@ -5,11 +5,12 @@
 
 use std::marker::PhantomData;
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts, RawPathParams};
+use axum::extract::{FromRequestParts, MatchedPath, OptionalFromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::response::Response;
 
 use crate::error::{AuthError, InvalidToken};
+use crate::kind::TokenKind;
 use crate::manager::TokenManager;
 use crate::requirement::{Requirement, Spec};
 use crate::token::Token;
@@ -37,24 +38,42 @@ impl<R: Requirement> std::fmt::Debug for Guard<R> {
     }
 }
 
-/// Set in the request extensions by a check: what it found, and the manager
-/// it was checked with. A `Token` extractor reuses it only when it applies
-/// (see [`Verified::applies`]); a handler's own guard always runs its whole
-/// check and replaces any earlier one, so after a guard the handler's
-/// `Token` is the one that guard's requirement accepted.
+/// Set in the request extensions by a check: what it found, the manager
+/// and the requirement it was checked with, and the route it ran on. A
+/// `Token` extractor reuses it only when it applies (see
+/// [`Verified::applies`]); a handler's own guard always runs its whole check
+/// and replaces any earlier one, so after a guard the handler's `Token` is
+/// the one that guard's requirement accepted.
 #[derive(Clone)]
 struct Verified {
     token: Option<Token>,
     manager: TokenManager,
+    spec: &'static Spec,
+    route: Option<MatchedPath>,
 }
 
 impl Verified {
     /// Whether this check answers a `Token` or `Option<Token>` extractor
-    /// running under `manager`: only when that very manager made it. A
-    /// check of another manager (an outer router's, when a nested router
-    /// has its own layer) never stands in for this one.
-    fn applies(&self, manager: &TokenManager) -> bool {
-        self.manager.is(manager)
+    /// running under `manager` on `route`. Only a check by that very
+    /// manager applies (an outer router's manager never stands in for a
+    /// nested router's), and then only when
+    /// - its requirement asks at least what the extractor's own check would
+    ///   (an access token, found where the manager looks), or
+    /// - it is the guard of the handler whose `Token` this is: same route.
+    ///
+    /// A refresh-token or `location(query)` guard's verification thus never
+    /// answers for a handler on another route the request is passed on to.
+    fn applies(&self, manager: &TokenManager, route: Option<&MatchedPath>) -> bool {
+        if !self.manager.is(manager) {
+            return false;
+        }
+        let covers_default = self.spec.kind == TokenKind::Access
+            && self
+                .spec
+                .locations
+                .is_none_or(|locations| locations == manager.locations());
+        covers_default
+            || self.route.as_ref().map(MatchedPath::as_str) == route.map(MatchedPath::as_str)
     }
 }
 
@@ -85,9 +104,12 @@ async fn enforce_with(
 ) -> Result<Option<Token>, Response> {
     match run(parts, spec, &manager).await {
         Ok(token) => {
+            let route = parts.extensions.get::<MatchedPath>().cloned();
             parts.extensions.insert(Verified {
                 token: token.clone(),
                 manager,
+                spec,
+                route,
             });
             Ok(token)
         }
@@ -102,8 +124,9 @@ async fn verified(parts: &mut Parts, spec: &'static Spec) -> Result<Option<Token
     let Some(manager) = manager_of(parts) else {
         return Err(no_manager());
     };
+    let route = parts.extensions.get::<MatchedPath>();
     match parts.extensions.get::<Verified>() {
-        Some(found) if found.applies(&manager) => Ok(found.token.clone()),
+        Some(found) if found.applies(&manager, route) => Ok(found.token.clone()),
         _ => enforce_with(parts, spec, manager).await,
     }
 }

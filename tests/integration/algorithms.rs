@@ -123,7 +123,18 @@ fn keys_are_checked_at_build() {
         (
             "hs512",
             TokenManager::builder().hs512(""),
-            "at least 32 bytes",
+            "at least 64 bytes",
+        ),
+        // As long as the hash (RFC 7518 §3.2): 48 bytes for HS384, 64 for HS512.
+        (
+            "hs384",
+            TokenManager::builder().hs384([7u8; 47]),
+            "HMAC secret is 47 bytes; HS384 needs at least 48 bytes",
+        ),
+        (
+            "hs512",
+            TokenManager::builder().hs512([7u8; 63]),
+            "HMAC secret is 63 bytes; HS512 needs at least 64 bytes",
         ),
         (
             "rs256_pem",
@@ -163,6 +174,9 @@ fn keys_are_checked_at_build() {
         assert_eq!(err.setting(), setting, "{err}");
         assert!(err.to_string().contains(needle), "{err} lacks {needle}");
     }
+    // A secret exactly as long as the hash is enough.
+    assert!(TokenManager::builder().hs384([7u8; 48]).build().is_ok());
+    assert!(TokenManager::builder().hs512([7u8; 64]).build().is_ok());
     // Weak secrets are allowed only when asked for, for tests.
     assert!(
         TokenManager::builder()

@@ -585,7 +585,6 @@ async fn registered_claims_of_the_wrong_type() {
         let good = if name == "exp" { now + 600 } else { now };
         for value in [
             json!(good.to_string()),
-            json!(f64::from(u32::try_from(good).unwrap_or(u32::MAX)) + 0.5),
             json!(1.0e300),
             json!(-1),
             json!(null),

@@ -87,10 +87,11 @@ impl Default for TokenManagerBuilder {
 }
 
 macro_rules! hmac_setters {
-    ($($name:ident => $alg:ident),* $(,)?) => {$(
+    ($($name:ident => $alg:ident, $min:literal),* $(,)?) => {$(
         #[doc = concat!(
             "Signs and verifies with ", stringify!($alg), " and this secret.\n\n",
-            "The secret must be at least 32 bytes (see [`generate_secret`](crate::generate_secret)).",
+            "The secret must be at least ", $min, " bytes, the size of the hash (RFC 7518 §3.2); ",
+            "[`generate_secret`](crate::generate_secret) makes one long enough for every HMAC algorithm.",
         )]
         pub fn $name(self, secret: impl AsRef<[u8]>) -> Self {
             self.set_key(stringify!($name), Algorithm::$alg, Material::Secret(secret.as_ref().to_vec()))
@@ -128,7 +129,7 @@ impl TokenManagerBuilder {
         self
     }
 
-    hmac_setters!(hs256 => HS256, hs384 => HS384, hs512 => HS512);
+    hmac_setters!(hs256 => HS256, "32", hs384 => HS384, "48", hs512 => HS512, "64");
     pem_setters!(
         rs256_pem => RS256, "RSA (2048 bits or more)",
         rs384_pem => RS384, "RSA (2048 bits or more)",
