@@ -102,6 +102,28 @@ fn from_env_errors_name_the_variable() {
         ),
     ];
     for (vars, setting) in cases {
+        check(vars, setting);
+    }
+    // Values that read well but are out of range name the variable too, not
+    // the builder setting; absurd numbers are errors, never a wrap-around.
+    for (var, value) in [
+        ("JWT_GUARD_LEEWAY", "10m"),
+        ("JWT_GUARD_LOCATIONS", "header,header"),
+        ("JWT_GUARD_ACCESS_TTL", "400d"),
+        ("JWT_GUARD_ACCESS_TTL", "0"),
+        ("JWT_GUARD_REFRESH_TTL", "99999999999999999999d"),
+        ("JWT_GUARD_REFRESH_TTL", "213503982334601d"),
+        ("JWT_GUARD_REFRESH_TTL", "18446744073709551615"),
+        ("JWT_GUARD_MAX_TOKEN_BYTES", "100"),
+        ("JWT_GUARD_KEY_ID", "key\"1"),
+    ] {
+        check(&[("JWT_GUARD_SECRET", SECRET), (var, value)], var);
+    }
+}
+
+#[track_caller]
+fn check(vars: &[(&str, &str)], setting: &str) {
+    {
         let err = TokenManagerBuilder::from_env_with(env(vars))
             .and_then(TokenManagerBuilder::build)
             .unwrap_err();

@@ -283,34 +283,49 @@ impl TokenManagerBuilder {
                 format!("a key is already set by `{}`; set one key", key.setting),
             ));
         }
+        self.check_values(|setting| setting)?;
+        let keys = Keys::build(key, self.kid.clone(), self.allow_weak_secret)?;
+        Ok(TokenManager::from_builder(self, keys))
+    }
+
+    /// Checks every value but the key, reporting a mistake under the name
+    /// `name` gives its setting: the builder method's, or the variable's
+    /// for values read by [`from_env_with`](Self::from_env_with).
+    fn check_values(&self, name: impl Fn(&'static str) -> &'static str) -> Result<(), ConfigError> {
         for (setting, ttl) in [
             ("access_ttl", self.access_ttl),
             ("refresh_ttl", self.refresh_ttl),
         ] {
             if ttl.is_zero() {
-                return Err(ConfigError::new(setting, "must be longer than zero"));
+                return Err(ConfigError::new(name(setting), "must be longer than zero"));
             }
             if ttl > MAX_TTL {
-                return Err(ConfigError::new(setting, "must be at most 366 days"));
+                return Err(ConfigError::new(name(setting), "must be at most 366 days"));
             }
         }
         if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::new("leeway", "must be at most 5 minutes"));
+            return Err(ConfigError::new(
+                name("leeway"),
+                "must be at most 5 minutes",
+            ));
         }
         if self.locations.is_empty() {
-            return Err(ConfigError::new("locations", "name at least one location"));
+            return Err(ConfigError::new(
+                name("locations"),
+                "name at least one location",
+            ));
         }
         for (i, location) in self.locations.iter().enumerate() {
             if self.locations.iter().take(i).any(|l| l == location) {
                 return Err(ConfigError::new(
-                    "locations",
+                    name("locations"),
                     format!("`{location:?}` is listed twice"),
                 ));
             }
         }
         if !(256..=64 * 1024).contains(&self.max_token_bytes) {
             return Err(ConfigError::new(
-                "max_token_bytes",
+                name("max_token_bytes"),
                 "must be between 256 and 65536",
             ));
         }
@@ -321,26 +336,26 @@ impl TokenManagerBuilder {
             ("realm", &self.realm),
         ] {
             if value.as_deref().is_some_and(str::is_empty) {
-                return Err(ConfigError::new(setting, "must not be empty"));
+                return Err(ConfigError::new(name(setting), "must not be empty"));
             }
         }
         let names = self.cookie_names.all();
-        for (i, (field, name)) in names.iter().enumerate() {
+        for (i, (field, cookie)) in names.iter().enumerate() {
             // RFC 6265 §4.1.1: a cookie name is an RFC 7230 token.
-            let is_token = !name.is_empty()
-                && name
+            let is_token = !cookie.is_empty()
+                && cookie
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             if !is_token {
                 return Err(ConfigError::new(
-                    "cookie_names",
+                    name("cookie_names"),
                     format!("`{field}` is not a cookie name: use letters, digits and `-_.`"),
                 ));
             }
-            if names.iter().take(i).any(|(_, other)| other == name) {
+            if names.iter().take(i).any(|(_, other)| other == cookie) {
                 return Err(ConfigError::new(
-                    "cookie_names",
-                    format!("`{field}` repeats the name `{name}`: give each cookie its own"),
+                    name("cookie_names"),
+                    format!("`{field}` repeats the name `{cookie}`: give each cookie its own"),
                 ));
             }
         }
@@ -348,13 +363,12 @@ impl TokenManagerBuilder {
             && kid.chars().any(|c| c == '"' || c == '\\' || c.is_control())
         {
             return Err(ConfigError::new(
-                "key_id",
+                name("key_id"),
                 "must not contain quotes, backslashes or control characters: \
                  it travels unescaped in token headers and JWKS",
             ));
         }
-        let keys = Keys::build(key, self.kid.clone(), self.allow_weak_secret)?;
-        Ok(TokenManager::from_builder(self, keys))
+        Ok(())
     }
 
     /// Applies the `JWT_GUARD_*` settings found by `lookup` (a variable
@@ -466,6 +480,13 @@ impl TokenManagerBuilder {
                 )
             })?;
         }
+        // A value out of range is the variable's mistake, named as such.
+        builder.check_values(|setting| {
+            ENV_VARS
+                .iter()
+                .find(|(s, _)| *s == setting)
+                .map_or(setting, |(_, var)| var)
+        })?;
         Ok(builder)
     }
 
@@ -477,6 +498,19 @@ impl TokenManagerBuilder {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 }
+
+/// Each setting [`TokenManagerBuilder::from_env_with`] reads, and its variable.
+const ENV_VARS: &[(&str, &str)] = &[
+    ("access_ttl", "JWT_GUARD_ACCESS_TTL"),
+    ("refresh_ttl", "JWT_GUARD_REFRESH_TTL"),
+    ("leeway", "JWT_GUARD_LEEWAY"),
+    ("locations", "JWT_GUARD_LOCATIONS"),
+    ("max_token_bytes", "JWT_GUARD_MAX_TOKEN_BYTES"),
+    ("issuer", "JWT_GUARD_ISSUER"),
+    ("audience", "JWT_GUARD_AUDIENCE"),
+    ("key_id", "JWT_GUARD_KEY_ID"),
+    ("realm", "JWT_GUARD_REALM"),
+];
 
 /// `90`, `90s`, `15m`, `12h`, `30d`.
 fn parse_duration(value: &str) -> Option<Duration> {
