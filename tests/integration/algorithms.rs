@@ -75,6 +75,45 @@ async fn every_family_round_trips() {
     }
 }
 
+#[tokio::test]
+async fn rsa_keys_up_to_8192_bits_round_trip() {
+    // The signature is as long as the modulus: 1024 bytes at 8192 bits.
+    for bits in ["", "3072", "4096", "8192"] {
+        for (alg, set) in [
+            ("RS512", (|b, k, p| b.rs512_pem(k, p)) as Setter),
+            ("PS256", |b, k, p| b.ps256_pem(k, p)),
+        ] {
+            let manager = set(
+                builder_without_key(),
+                key(&format!("rsa{bits}-private")),
+                key(&format!("rsa{bits}-public")),
+            )
+            .build()
+            .unwrap_or_else(|e| panic!("{alg} rsa{bits}: {e}"));
+            let token = access(&manager, "alice");
+            let signature = URL_SAFE_NO_PAD
+                .decode(token.rsplit('.').next().unwrap())
+                .unwrap();
+            let bytes = if bits.is_empty() {
+                2048
+            } else {
+                bits.parse().unwrap()
+            } / 8;
+            assert_eq!(signature.len(), bytes, "{alg} rsa{bits}");
+            let reply = get_with(&me_app(&manager), "/me", &token).await;
+            assert_eq!(
+                (reply.status.as_u16(), reply.text.as_str()),
+                (200, "alice"),
+                "{alg} rsa{bits}"
+            );
+        }
+    }
+}
+
+fn builder_without_key() -> TokenManagerBuilder {
+    TokenManager::builder().issuer("test")
+}
+
 /// Claims as an independent verifier reads them.
 #[derive(serde::Deserialize)]
 struct Claims {
