@@ -32,9 +32,7 @@ impl Verifier {
             | Algorithm::RS512
             | Algorithm::PS256
             | Algorithm::PS384
-            | Algorithm::PS512 => {
-                Self::Rsa(alg, rsa_public_key(bytes).map_err(|x| e(&x))?)
-            }
+            | Algorithm::PS512 => Self::Rsa(alg, rsa_public_key(bytes).map_err(|x| e(&x))?),
             Algorithm::ES256 => {
                 Self::Es256(p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).map_err(|x| e(&x))?)
             }
