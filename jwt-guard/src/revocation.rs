@@ -153,7 +153,7 @@ pub struct MemoryStore {
 }
 
 /// How many shards each table is split in.
-const SHARDS: usize = 16;
+const SHARDS: usize = 64;
 
 /// How many expired entries a write purges at most: more than the one it
 /// may add, so expired entries drain faster than they can pile up.
@@ -195,34 +195,33 @@ impl Expiring for (SystemTime, SystemTime) {
 
 impl<V: Expiring> Table<V> {
     /// Inserts `value` under `key`, or merges it into the entry there, then
-    /// purges a few expired entries.
+    /// purges a few expired entries. The expiry queue holds each key once:
+    /// an entry extended since it was queued is queued again, at its new
+    /// expiry, when its old one comes up; so neither the table nor the
+    /// queue grows past the live entries, however often a key is revoked.
     fn upsert(&mut self, key: &str, value: V, merge: impl FnOnce(&mut V, V), now: SystemTime) {
-        let key = match self.entries.get_key_value(key) {
-            Some((key, _)) => Arc::clone(key),
-            None => Arc::from(key),
-        };
-        let until = match self.entries.get_mut(&key) {
-            Some(entry) => {
-                merge(entry, value);
-                entry.until()
-            }
+        match self.entries.get_mut(key) {
+            Some(entry) => merge(entry, value),
             None => {
-                let until = value.until();
-                self.entries.insert(Arc::clone(&key), value);
-                until
+                let key: Arc<str> = Arc::from(key);
+                self.expiry.push(Reverse((value.until(), Arc::clone(&key))));
+                self.entries.insert(key, value);
             }
-        };
-        self.expiry.push(Reverse((until, key)));
+        }
         for _ in 0..PURGE_PER_WRITE {
             match self.expiry.peek() {
                 Some(Reverse((until, _))) if *until < now => {}
                 _ => break,
             }
-            if let Some(Reverse((_, key))) = self.expiry.pop()
-                // An entry extended since is kept; its later expiry is queued too.
-                && self.entries.get(&key).is_some_and(|entry| entry.until() < now)
-            {
-                self.entries.remove(&key);
+            let Some(Reverse((_, key))) = self.expiry.pop() else {
+                break;
+            };
+            match self.entries.get(&key).map(Expiring::until) {
+                Some(until) if until < now => {
+                    self.entries.remove(&key);
+                }
+                Some(until) => self.expiry.push(Reverse((until, key))),
+                None => {}
             }
         }
     }
@@ -373,6 +372,47 @@ mod tests {
         // Each write purged up to two expired entries of its shard: every
         // expired one is gone, the extended one and the live ones are kept.
         assert_eq!(store.len(), 1 + 1000 + 100);
+    }
+
+    #[test]
+    fn repeated_revocations_of_one_key_queue_it_once() {
+        let store = MemoryStore::new();
+        let queued = || -> usize {
+            store
+                .subjects
+                .iter()
+                .map(|shard| shard.read().unwrap().expiry.len())
+                .sum()
+        };
+        let holds = |sub: &str| {
+            store
+                .shard(&store.subjects, sub)
+                .read()
+                .unwrap()
+                .entries
+                .contains_key(sub)
+        };
+        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(1_000_000 + secs);
+        // "Log out everywhere" pressed ten thousand times, each press keeping
+        // the cut-off a little longer: one entry, queued once.
+        for i in 0..10_000 {
+            let now = at(0) + Duration::from_millis(i);
+            block(store.revoke_subject("alice", now, now + Duration::from_secs(60), now)).unwrap();
+        }
+        assert_eq!((store.len(), queued()), (1, 1));
+        // Past its first expiry, before its last: queued again and kept.
+        // (Enough writes that every shard gets some, whatever the hash.)
+        for i in 0..1000 {
+            block(store.revoke_subject(&format!("s{i}"), at(65), at(100), at(65))).unwrap();
+        }
+        assert!(holds("alice"));
+        assert_eq!((store.len(), queued()), (1001, 1001));
+        // Past its last: gone.
+        for i in 0..4000 {
+            block(store.revoke_subject(&format!("t{i}"), at(200), at(300), at(200))).unwrap();
+        }
+        assert!(!holds("alice"));
+        assert_eq!(store.len(), queued());
     }
 
     #[test]
