@@ -156,6 +156,12 @@ impl Keys {
                     "RSA keys must be at least 2048 bits; this one has {bits}"
                 )));
             }
+            // The size pre-check admits signatures of up to 8192 bits.
+            if bits > 8192 {
+                return Err(bad(format!(
+                    "RSA keys must be at most 8192 bits; this one has {bits}"
+                )));
+            }
         }
         let signer = backend::Signer::new(spec.alg, &encoding).map_err(|reason| {
             bad(format!(

@@ -196,6 +196,11 @@ fn keys_are_checked_at_build() {
             "at least 2048 bits; this one has 1024",
         ),
         (
+            "rs256_pem",
+            TokenManager::builder().rs256_pem(key("rsa8448-private"), key("rsa8448-public")),
+            "at most 8192 bits; this one has 8448",
+        ),
+        (
             "ed25519_pem",
             TokenManager::builder().ed25519_pem(b"not a pem", key("ed25519-public")),
             "not a PEM Ed25519 key",
@@ -208,12 +213,28 @@ fn keys_are_checked_at_build() {
             "already set by `hs256`",
         ),
     ];
+    // A `kid` travels unescaped in token headers.
+    let mut cases = cases;
+    for kid in ["k\"1", "k\\1", "k\n1", "k\u{7f}1"] {
+        cases.push((
+            "key_id",
+            TokenManager::builder().hs256(SECRET).key_id(kid),
+            "must not contain quotes, backslashes or control characters",
+        ));
+    }
     for (setting, builder, needle) in cases {
         let err = builder.build().unwrap_err();
         assert_eq!(err.setting(), setting, "{err}");
         assert!(err.to_string().contains(needle), "{err} lacks {needle}");
     }
-    // A secret exactly as long as the hash is enough.
+    // A secret exactly as long as the hash is enough; a plain `kid` is fine.
+    assert!(
+        TokenManager::builder()
+            .hs256(SECRET)
+            .key_id("2026-11 key-1.a_b")
+            .build()
+            .is_ok()
+    );
     assert!(TokenManager::builder().hs384([7u8; 48]).build().is_ok());
     assert!(TokenManager::builder().hs512([7u8; 64]).build().is_ok());
     // Weak secrets are allowed only when asked for, for tests.
