@@ -27,8 +27,12 @@ fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The time of every target's clock, in seconds: it never moves, so no
+/// case depends on when it runs.
 fn now() -> u64 {
-    SystemTime::now()
+    use jwt_guard::Clock as _;
+    TestClock::new()
+        .now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
@@ -142,7 +146,7 @@ async fn refresh(axum::extract::State(runs): axum::extract::State<Runs>) -> &'st
 
 impl Target {
     fn new(builder: TokenManagerBuilder, secrets: Vec<String>) -> Self {
-        let manager = builder.build().unwrap();
+        let manager = builder.clock(TestClock::new()).build().unwrap();
         let runs = Runs::default();
         let app = Router::new()
             .route("/me", get(me))
