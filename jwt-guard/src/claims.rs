@@ -417,7 +417,7 @@ impl<'de> Deserialize<'de> for NumericDate {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             fn visit_f64<E: de::Error>(self, value: f64) -> Result<NumericDate, E> {
                 // JSON has no NaN or infinity; -0.0 is 0.
-                if !(value >= 0.0) {
+                if value.is_nan() || value < 0.0 {
                     return Err(E::custom("a date before 1970"));
                 }
                 let whole = value.floor();
