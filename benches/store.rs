@@ -112,9 +112,10 @@ fn main() {
     let phase = || Instant::now() + Duration::from_secs(seconds);
     let quiet = read(&store, &tokens, phase());
 
-    // The writer: at step k the clock reads t0 + k ms; it revokes one new
-    // token that lives `entries` ms, so one entry expires per write and the
-    // store stays at its size while purges go on.
+    // The writer: at step k the clock reads t0 + 1 min + k ms (the store
+    // keeps an entry a minute past its expiry); it revokes one new token
+    // that lives `entries` ms, so one entry becomes purgeable per write and
+    // the store stays at its size while purges go on.
     let stop = Arc::new(AtomicBool::new(false));
     let writes = Arc::new(AtomicU64::new(0));
     let writer = {
@@ -122,7 +123,7 @@ fn main() {
         std::thread::spawn(move || {
             let mut k = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let now: SystemTime = t0 + ms(k);
+                let now: SystemTime = t0 + ms(60_000 + k);
                 let jti = format!("new-{k}");
                 ready(store.revoke_token(&jti, now + ms(entries), now)).unwrap();
                 k += 1;

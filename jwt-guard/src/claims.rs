@@ -130,6 +130,10 @@ pub(crate) struct Validation {
     pub(crate) audience: Option<String>,
     /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
     pub(crate) leeway: u64,
+    /// The longest an access token may live (`exp` − `iat`), in seconds.
+    pub(crate) access_ttl: u64,
+    /// The longest a refresh token may live, in seconds.
+    pub(crate) refresh_ttl: u64,
 }
 
 impl Claims {
@@ -153,7 +157,8 @@ impl Claims {
     }
 
     /// Steps 4 and 5: `exp`, `nbf` and `iat` against `now` (seconds since
-    /// the epoch) with the leeway, then `iss`, `aud` and the token kind.
+    /// the epoch) with the leeway, the lifetime `exp` − `iat` against the
+    /// manager's for the token's kind, then `iss`, `aud` and the token kind.
     #[inline]
     pub(crate) fn validate(
         &self,
@@ -170,6 +175,16 @@ impl Claims {
         }
         if self.iat_ceil > now.saturating_add(leeway) {
             return Err(InvalidToken::IssuedInFuture);
+        }
+        // Revocations are kept as long as a token of the manager's may
+        // live; a longer-lived one (issued under other settings) could
+        // outlive its revocation.
+        let lifetime = match self.kind {
+            TokenKind::Access => validation.access_ttl,
+            TokenKind::Refresh => validation.refresh_ttl,
+        };
+        if self.exp.saturating_sub(self.iat) > lifetime {
+            return Err(InvalidToken::Lifetime);
         }
         if let Some(issuer) = &validation.issuer
             && self.iss.as_deref() != Some(issuer.as_str())
@@ -376,22 +391,44 @@ impl<'de> Deserialize<'de> for Claims {
 pub(crate) const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds since the epoch,
-/// not necessarily an integer. Kept as whole seconds and whether a fraction
-/// followed, so each claim rounds toward its safe side: `exp` down, `nbf`
-/// up, `iat` down for revocation and up for the future check.
+/// not necessarily an integer. Kept as whole seconds and how far the exact
+/// value may lie above them, so each claim rounds toward its safe side:
+/// `exp` down, `nbf` up, `iat` down for revocation and up for the future
+/// check.
 #[derive(Debug, Clone, Copy)]
 struct NumericDate {
     secs: u64,
-    fraction: bool,
+    kind: Precision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precision {
+    /// An integer, written as one: exactly `secs`.
+    Exact,
+    /// Between `secs` and `secs + 1`.
+    Fraction,
+    /// A number written with a fraction or exponent that reads as a whole
+    /// `f64`: the text may have been a hair above or below it
+    /// (`1700000000.99999999` reads as `1700000001.0`), so it is taken as
+    /// anywhere within a second of `secs`.
+    Rounded,
 }
 
 impl NumericDate {
+    /// The latest whole second at or before the value.
     const fn floor(self) -> u64 {
-        self.secs
+        match self.kind {
+            Precision::Exact | Precision::Fraction => self.secs,
+            Precision::Rounded => self.secs.saturating_sub(1),
+        }
     }
 
+    /// The earliest whole second at or after the value.
     const fn ceil(self) -> u64 {
-        self.secs.saturating_add(self.fraction as u64)
+        match self.kind {
+            Precision::Exact => self.secs,
+            Precision::Fraction | Precision::Rounded => self.secs.saturating_add(1),
+        }
     }
 }
 
@@ -406,7 +443,7 @@ impl<'de> Deserialize<'de> for NumericDate {
             fn visit_u64<E: de::Error>(self, secs: u64) -> Result<NumericDate, E> {
                 Ok(NumericDate {
                     secs,
-                    fraction: false,
+                    kind: Precision::Exact,
                 })
             }
             fn visit_i64<E: de::Error>(self, secs: i64) -> Result<NumericDate, E> {
@@ -424,7 +461,11 @@ impl<'de> Deserialize<'de> for NumericDate {
                 Ok(NumericDate {
                     // Saturates for dates beyond u64, which the `exp` check refuses.
                     secs: whole as u64,
-                    fraction: value > whole,
+                    kind: if value > whole {
+                        Precision::Fraction
+                    } else {
+                        Precision::Rounded
+                    },
                 })
             }
         }
@@ -521,6 +562,19 @@ mod tests {
         assert_eq!(c.sub, "alice");
         assert_eq!(c.kind, TokenKind::Access);
         assert_eq!((c.iat, c.iat_ceil, c.exp, c.nbf), (1, 2, 2, Some(1)));
+        // A fraction or exponent that reads as a whole f64 may have been a
+        // hair on either side of it: a second's margin, toward safety.
+        let c = parse(
+            r#"{"sub":"a","jti":"j","iat":5.0,"exp":1700000000.99999999,"nbf":3e0,"type":"access"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.iat, c.iat_ceil, c.exp, c.nbf),
+            (4, 6, 1_700_000_000, Some(4))
+        );
+        let c =
+            parse(r#"{"sub":"a","jti":"j","iat":1,"exp":2,"nbf":1e-400,"type":"access"}"#).unwrap();
+        assert_eq!(c.nbf, Some(1));
         // An `exp` past year 9999 is refused, however it is written; the
         // last second of that year is not.
         for exp in [

@@ -118,6 +118,10 @@ pub enum InvalidToken {
     /// `iat` is in the future (beyond the leeway).
     #[error("token was issued in the future")]
     IssuedInFuture,
+    /// `exp` is further from `iat` than the manager's lifetime for the
+    /// token's kind: revocations are kept only that long.
+    #[error("token lives longer than this server allows")]
+    Lifetime,
     /// `iss` is missing or not the configured issuer.
     #[error("token issuer is not accepted")]
     Issuer,

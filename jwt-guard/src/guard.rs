@@ -3,9 +3,10 @@
 //! ([`Guard`], [`Token`], `Option<Token>`, [`TokenManager`]), and builds and
 //! logs every refusal.
 
+use std::any::TypeId;
 use std::marker::PhantomData;
 
-use axum::extract::{FromRequestParts, MatchedPath, OptionalFromRequestParts, RawPathParams};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::response::Response;
 
@@ -27,7 +28,7 @@ impl<S: Send + Sync, R: Requirement> FromRequestParts<S> for Guard<R> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        enforce(parts, R::SPEC).await?;
+        enforce::<R>(parts).await?;
         Ok(Self(PhantomData))
     }
 }
@@ -38,43 +39,55 @@ impl<R: Requirement> std::fmt::Debug for Guard<R> {
     }
 }
 
-/// Set in the request extensions by a check: what it found, the manager
-/// and the requirement it was checked with, and the route it ran on. A
-/// `Token` extractor reuses it only when it applies (see
-/// [`Verified::applies`]); a handler's own guard always runs its whole check
-/// and replaces any earlier one, so after a guard the handler's `Token` is
-/// the one that guard's requirement accepted.
+/// Set in the request extensions by a check: what it found, the manager it
+/// was checked with, and the requirement it met. A later `Token` extractor
+/// of the same request reuses it only when it applies: see
+/// [`Verified::answers_guard`] and [`Verified::answers_default`].
 #[derive(Clone)]
 struct Verified {
     token: Option<Token>,
     manager: TokenManager,
     spec: &'static Spec,
-    route: Option<MatchedPath>,
+    /// The marker type of the requirement: one per `#[require_token]`.
+    requirement: TypeId,
 }
 
 impl Verified {
-    /// Whether this check answers a `Token` or `Option<Token>` extractor
-    /// running under `manager` on `route`. Only a check by that very
-    /// manager applies (an outer router's manager never stands in for a
-    /// nested router's), and then only when
-    /// - its requirement asks at least what the extractor's own check would
-    ///   (an access token, found where the manager looks), or
-    /// - it is the guard of the handler whose `Token` this is: same route.
-    ///
-    /// A refresh-token or `location(query)` guard's verification thus never
-    /// answers for a handler on another route the request is passed on to.
-    fn applies(&self, manager: &TokenManager, route: Option<&MatchedPath>) -> bool {
-        if !self.manager.is(manager) {
-            return false;
-        }
-        let covers_default = self.spec.kind == TokenKind::Access
+    /// For the `Token` of the handler whose guard made it: the very same
+    /// requirement, checked by the request's manager.
+    fn answers_guard(&self, manager: &TokenManager, requirement: TypeId) -> bool {
+        self.manager.is(manager) && self.requirement == requirement
+    }
+
+    /// For a `Token` without a guard of its own (in a middleware, or in a
+    /// handler the request was passed on to): only a check by the request's
+    /// manager (an outer router's never stands in for a nested router's)
+    /// whose requirement asks at least what the extractor's own check would:
+    /// an access token, found where the manager looks. A refresh-token or
+    /// `location(query)` check never answers for it.
+    fn answers_default(&self, manager: &TokenManager) -> bool {
+        self.manager.is(manager)
+            && self.spec.kind == TokenKind::Access
             && self
                 .spec
                 .locations
-                .is_none_or(|locations| locations == manager.locations());
-        covers_default
-            || self.route.as_ref().map(MatchedPath::as_str) == route.map(MatchedPath::as_str)
+                .is_none_or(|locations| locations == manager.locations())
     }
+}
+
+/// The requirement of a `Token` extractor that has no guard of its own.
+struct Bare;
+
+impl Requirement for Bare {
+    const SPEC: &'static Spec = &Spec::DEFAULT;
+}
+
+/// The requirement of an `Option<Token>` extractor that has no guard of
+/// its own.
+struct BareOptional;
+
+impl Requirement for BareOptional {
+    const SPEC: &'static Spec = &Spec::OPTIONAL;
 }
 
 /// The manager of a request: the one [`TokenManager::layer`] put in its
@@ -87,29 +100,26 @@ fn manager_of(parts: &Parts) -> Option<TokenManager> {
         .cloned()
 }
 
-/// Runs every check of `spec` with the request's manager; on success
-/// records what was found in the request extensions for the `Token`
-/// extractors.
-async fn enforce(parts: &mut Parts, spec: &'static Spec) -> Result<Option<Token>, Response> {
+/// Runs every check of `R` with the request's manager; on success records
+/// what was found in the request extensions for the `Token` extractors.
+async fn enforce<R: Requirement>(parts: &mut Parts) -> Result<Option<Token>, Response> {
     let Some(manager) = manager_of(parts) else {
         return Err(no_manager());
     };
-    enforce_with(parts, spec, manager).await
+    enforce_with::<R>(parts, manager).await
 }
 
-async fn enforce_with(
+async fn enforce_with<R: Requirement>(
     parts: &mut Parts,
-    spec: &'static Spec,
     manager: TokenManager,
 ) -> Result<Option<Token>, Response> {
-    match run(parts, spec, &manager).await {
+    match run(parts, R::SPEC, &manager).await {
         Ok(token) => {
-            let route = parts.extensions.get::<MatchedPath>().cloned();
             parts.extensions.insert(Verified {
                 token: token.clone(),
                 manager,
-                spec,
-                route,
+                spec: R::SPEC,
+                requirement: TypeId::of::<R>(),
             });
             Ok(token)
         }
@@ -117,18 +127,31 @@ async fn enforce_with(
     }
 }
 
-/// What an earlier check of this request found, when it applies to an
-/// extractor running under the request's manager; else the check `spec`,
-/// run now.
-async fn verified(parts: &mut Parts, spec: &'static Spec) -> Result<Option<Token>, Response> {
+/// The token an earlier check of this request found, when `answers` says
+/// it applies under the request's manager; else `R`'s check, run now.
+async fn verified<R: Requirement>(
+    parts: &mut Parts,
+    answers: impl FnOnce(&Verified, &TokenManager) -> bool,
+) -> Result<Option<Token>, Response> {
     let Some(manager) = manager_of(parts) else {
         return Err(no_manager());
     };
-    let route = parts.extensions.get::<MatchedPath>();
     match parts.extensions.get::<Verified>() {
-        Some(found) if found.applies(&manager, route) => Ok(found.token.clone()),
-        _ => enforce_with(parts, spec, manager).await,
+        Some(found) if answers(found, &manager) => Ok(found.token.clone()),
+        _ => enforce_with::<R>(parts, manager).await,
     }
+}
+
+/// The token a `Token` extractor answers with: `None` (an `optional`
+/// check found none) is a refusal.
+fn required(parts: &Parts, token: Option<Token>) -> Result<Token, Response> {
+    token.ok_or_else(|| {
+        // An optional check found no token, but the handler asks for one.
+        match manager_of(parts) {
+            Some(manager) => reject(&manager, &AuthError::Missing),
+            None => no_manager(),
+        }
+    })
 }
 
 /// The order of checks, steps 1 to 10.
@@ -206,24 +229,20 @@ fn log_refusal(error: &AuthError) {
     }
 }
 
-/// The verified token, after `#[require_token]`. Used without the
-/// attribute, it verifies on its own as a bare `#[require_token]` would.
+/// The verified token. Used without the attribute (in a middleware, or a
+/// handler without a guard), it reuses an earlier check only when that one
+/// asked at least as much (see [`Verified::answers_default`]), else it
+/// verifies on its own as a bare `#[require_token]` would.
 impl<S: Send + Sync> FromRequestParts<S> for Token {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(token) = verified(parts, &Spec::DEFAULT).await? {
-            return Ok(token);
-        }
-        // An optional guard found no token, but the handler asks for one.
-        Err(match manager_of(parts) {
-            Some(manager) => reject(&manager, &AuthError::Missing),
-            None => no_manager(),
-        })
+        let token = verified::<Bare>(parts, Verified::answers_default).await?;
+        required(parts, token)
     }
 }
 
-/// The verified token, or `None` when an `optional` guard found none.
+/// The verified token, or `None` when an `optional` check found none.
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Token {
     type Rejection = Response;
 
@@ -231,7 +250,42 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Token {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        verified(parts, &Spec::OPTIONAL).await
+        verified::<BareOptional>(parts, Verified::answers_default).await
+    }
+}
+
+/// A guarded handler's `Token` argument, as the expansion rewrites it: the
+/// token its own guard `R` accepted, never another check's.
+pub struct GuardedToken<R: Requirement>(pub Token, pub PhantomData<fn() -> R>);
+
+impl<S: Send + Sync, R: Requirement> FromRequestParts<S> for GuardedToken<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let requirement = TypeId::of::<R>();
+        let token = verified::<R>(parts, |found, manager| {
+            found.answers_guard(manager, requirement)
+        })
+        .await?;
+        Ok(Self(required(parts, token)?, PhantomData))
+    }
+}
+
+/// A guarded handler's `Option<Token>` argument, as the expansion rewrites
+/// it: the token its own guard `R` accepted, or `None` when that
+/// `optional` guard found none.
+pub struct GuardedOption<R: Requirement>(pub Option<Token>, pub PhantomData<fn() -> R>);
+
+impl<S: Send + Sync, R: Requirement> FromRequestParts<S> for GuardedOption<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let requirement = TypeId::of::<R>();
+        let token = verified::<R>(parts, |found, manager| {
+            found.answers_guard(manager, requirement)
+        })
+        .await?;
+        Ok(Self(token, PhantomData))
     }
 }
 

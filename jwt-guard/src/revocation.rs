@@ -10,7 +10,7 @@ use std::hash::{BuildHasher as _, RandomState};
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::error::StoreError;
 use crate::token::Token;
@@ -155,6 +155,10 @@ pub struct MemoryStore {
 /// How many shards each table is split in.
 const SHARDS: usize = 64;
 
+/// How long an entry is kept past its expiry: a clock stepped forward (by
+/// NTP, say) and back again must not bring a revoked token back to life.
+pub(crate) const PURGE_MARGIN: Duration = Duration::from_secs(60);
+
 /// How many expired entries a write purges at most: more than the one it
 /// may add, so expired entries drain faster than they can pile up.
 const PURGE_PER_WRITE: usize = 2;
@@ -208,16 +212,19 @@ impl<V: Expiring> Table<V> {
                 self.entries.insert(key, value);
             }
         }
+        let Some(horizon) = now.checked_sub(PURGE_MARGIN) else {
+            return;
+        };
         for _ in 0..PURGE_PER_WRITE {
             match self.expiry.peek() {
-                Some(Reverse((until, _))) if *until < now => {}
+                Some(Reverse((until, _))) if *until < horizon => {}
                 _ => break,
             }
             let Some(Reverse((_, key))) = self.expiry.pop() else {
                 break;
             };
             match self.entries.get(&key).map(Expiring::until) {
-                Some(until) if until < now => {
+                Some(until) if until < horizon => {
                     self.entries.remove(&key);
                 }
                 Some(until) => self.expiry.push(Reverse((until, key))),
@@ -361,7 +368,8 @@ mod tests {
         // Revoked again for longer: kept past its first expiry.
         block(store.revoke_token("old0", t0 + Duration::from_secs(3600), t0)).unwrap();
         assert_eq!(store.len(), 101);
-        let later = t0 + Duration::from_secs(10);
+        // Expired for longer than the purge margin.
+        let later = t0 + PURGE_MARGIN + Duration::from_secs(10);
         let until = later + Duration::from_secs(60);
         for i in 0..1000 {
             block(store.revoke_token(&format!("new{i}"), until, later)).unwrap();
@@ -400,16 +408,20 @@ mod tests {
             block(store.revoke_subject("alice", now, now + Duration::from_secs(60), now)).unwrap();
         }
         assert_eq!((store.len(), queued()), (1, 1));
-        // Past its first expiry, before its last: queued again and kept.
-        // (Enough writes that every shard gets some, whatever the hash.)
+        // Past its first expiry (and the margin), before its last: queued
+        // again and kept. (Enough writes that every shard gets some,
+        // whatever the hash.)
+        let margin = PURGE_MARGIN.as_secs();
         for i in 0..1000 {
-            block(store.revoke_subject(&format!("s{i}"), at(65), at(100), at(65))).unwrap();
+            let now = at(65 + margin);
+            block(store.revoke_subject(&format!("s{i}"), now, at(100), now)).unwrap();
         }
         assert!(holds("alice"));
         assert_eq!((store.len(), queued()), (1001, 1001));
         // Past its last: gone.
         for i in 0..4000 {
-            block(store.revoke_subject(&format!("t{i}"), at(200), at(300), at(200))).unwrap();
+            let now = at(200 + margin);
+            block(store.revoke_subject(&format!("t{i}"), now, now, now)).unwrap();
         }
         assert!(!holds("alice"));
         assert_eq!(store.len(), queued());

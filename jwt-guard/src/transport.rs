@@ -225,24 +225,31 @@ fn from_query(parts: &Parts) -> Result<Option<&str>, AuthError> {
 }
 
 /// The value of the cookie called `name`, across `Cookie` headers; two
-/// cookies of that name make the request ambiguous.
+/// cookies of that name make the request ambiguous. A pair with bytes
+/// beyond ASCII is skipped, not the whole header (an app's own
+/// `lang=français` must not hide the token), and never trimmed into one of
+/// ours: a sibling domain's `\u{2000}__Host-access_token` is not
+/// `__Host-access_token`.
 fn cookie<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, AuthError> {
     let mut found = None;
-    let headers = parts
+    let pairs = parts
         .headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok());
-    for header in headers {
-        for cookie in Cookie::split_parse(header).flatten() {
-            if cookie.name_raw() != Some(name) {
-                continue;
-            }
-            if found.is_some() {
-                return Err(InvalidRequest::DuplicateCookie.into());
-            }
-            found = Some(cookie.value_raw().unwrap_or_default().trim_matches('"'));
+        .flat_map(|value| value.as_bytes().split(|&b| b == b';'))
+        .filter(|pair| pair.is_ascii())
+        .filter_map(|pair| std::str::from_utf8(pair).ok());
+    for pair in pairs {
+        let Ok(cookie) = Cookie::parse(pair) else {
+            continue;
+        };
+        if cookie.name_raw() != Some(name) {
+            continue;
         }
+        if found.is_some() {
+            return Err(InvalidRequest::DuplicateCookie.into());
+        }
+        found = Some(cookie.value_raw().unwrap_or_default().trim_matches('"'));
     }
     Ok(found.filter(|value| !value.is_empty()))
 }

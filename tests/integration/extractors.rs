@@ -204,6 +204,15 @@ async fn forward(next: Router, mut request: Request<Body>) -> axum::response::Re
     next.oneshot(request).await.unwrap()
 }
 
+/// A middleware that checks for a refresh token before the route does.
+#[require_token(refresh)]
+async fn refresh_gate(
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    next.run(request).await
+}
+
 /// A middleware that checks the token before the route does.
 async fn checked_first(
     _token: Token,
@@ -269,6 +278,31 @@ async fn a_verification_answers_only_for_its_manager_and_requirement() {
         reply.challenge(),
         Some(r#"Bearer realm="test""#),
         "no token where the manager looks"
+    );
+    // Passed on to a fallback, or to a handler service, where the route
+    // stays the guard's own.
+    let fallback: Router = Router::new().fallback(plain);
+    let app = Router::new()
+        .route("/forward-refresh", get(forward_refresh))
+        .layer(axum::Extension(fallback))
+        .layer(outer.layer());
+    let reply = get_with(&app, "/forward-refresh", refresh.as_str()).await;
+    reply.assert_refused(
+        401,
+        &invalid_token("refresh token used where an access token is required"),
+        Some(refresh.as_str()),
+    );
+    // A refresh-token check in a middleware does not answer for the route's
+    // own `Token`.
+    let app = Router::new()
+        .route("/plain", get(plain))
+        .layer(axum::middleware::from_fn(refresh_gate))
+        .layer(outer.layer());
+    let reply = get_with(&app, "/plain", refresh.as_str()).await;
+    reply.assert_refused(
+        401,
+        &invalid_token("refresh token used where an access token is required"),
+        Some(refresh.as_str()),
     );
     // The control: an access token from the manager's locations, forwarded.
     let reply = get_with(&app, "/forward-access", &outer_token).await;

@@ -148,6 +148,36 @@ async fn subject_revocation_outlives_every_token_it_covers() {
     assert!(err.to_string().contains("900"), "{err}");
 }
 
+#[tokio::test]
+async fn a_token_living_longer_than_the_manager_allows_is_refused() {
+    const DAY: Duration = Duration::from_secs(86_400);
+    // Issued under a 90-day setting; verified after it was lowered to 30
+    // days: the revocations kept would not cover it.
+    let clock = TestClock::new();
+    let before = builder()
+        .clock(clock.clone())
+        .refresh_ttl(90 * DAY)
+        .build()
+        .unwrap();
+    let after = builder().clock(clock.clone()).build().unwrap();
+    let long = before.refresh_token("alice").sign().unwrap();
+    let within = before.refresh_token("alice").ttl(30 * DAY).sign().unwrap();
+    let reply = get_with(&app(&after), "/refresh", long.as_str()).await;
+    reply.assert_refused(
+        401,
+        &invalid_token("token lives longer than this server allows"),
+        Some(long.as_str()),
+    );
+    let reply = get_with(&app(&after), "/refresh", within.as_str()).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    // The same for access tokens, at 15 minutes.
+    let long = before
+        .access_token("alice")
+        .ttl(Duration::from_secs(16 * 60))
+        .sign();
+    assert!(long.is_err(), "the default access_ttl bounds ttl");
+}
+
 /// How far `clock` has moved since [`TestClock::new`].
 fn clock_offset(clock: &TestClock) -> Duration {
     use jwt_guard::Clock as _;

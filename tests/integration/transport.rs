@@ -463,6 +463,34 @@ async fn two_token_cookies_are_a_bad_request() {
     send(&app, request)
         .await
         .assert_refused(400, challenge, Some(alice.as_str()));
+    // A pair beyond ASCII is skipped, not the whole header; and a name that
+    // only trims to the token's (a sibling domain's cookie, which a browser
+    // never took for `__Host-`) is not the token's.
+    let header = format!(
+        "lang=fran\u{e7}ais; \u{2000}__Host-access_token={}; __Host-access_token={}",
+        mallory.as_str(),
+        alice.as_str()
+    );
+    let request = Request::get("/c")
+        .header(
+            header::COOKIE,
+            axum::http::HeaderValue::from_bytes(header.as_bytes()).unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, request).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    let planted_only = format!("\u{2000}__Host-access_token={}", mallory.as_str());
+    let request = Request::get("/c")
+        .header(
+            header::COOKIE,
+            axum::http::HeaderValue::from_bytes(planted_only.as_bytes()).unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    send(&app, request)
+        .await
+        .assert_refused(401, r#"Bearer realm="test""#, Some(mallory.as_str()));
     // The control: one token cookie beside other cookies is read.
     let cookies = format!(
         "theme=dark; __Host-access_token={}; lang=en",

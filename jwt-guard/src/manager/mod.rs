@@ -125,6 +125,8 @@ impl TokenManager {
                     issuer: builder.issuer,
                     audience: builder.audience,
                     leeway: builder.leeway.as_secs(),
+                    access_ttl: builder.access_ttl.as_secs().max(1),
+                    refresh_ttl: builder.refresh_ttl.as_secs().max(1),
                 },
                 access_ttl: builder.access_ttl.as_secs().max(1),
                 refresh_ttl: builder.refresh_ttl.as_secs().max(1),
