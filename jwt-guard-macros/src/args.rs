@@ -268,13 +268,16 @@ fn parse_flag(
             format!("`{key}` takes no value: write `{key}`"),
         ));
     }
+    // A repeated flag is reported at its second occurrence; what it means
+    // is checked at its first.
     if slot.is_some() {
         cx.error_at(
             key.span(),
             format!("duplicate argument `{key}`; write it once"),
         );
+    } else {
+        *slot = Some(key.clone());
     }
-    *slot = Some(key.clone());
     Ok(())
 }
 

@@ -99,21 +99,95 @@ mod tests {
         assert!(!out.contains("__jwt_guard"), "{out}");
     }
 
+    /// Runs the macro on a source text holding the attribute and its item,
+    /// so that spans have positions as in the compiler (those of `quote!`
+    /// have none), and returns the messages in the order they are emitted.
+    fn messages_of(source: &str) -> Vec<String> {
+        let tokens: TokenStream = source.parse().unwrap();
+        let mut item: syn::Item = syn::parse2(tokens).unwrap();
+        let attrs = match &mut item {
+            syn::Item::Fn(f) => &mut f.attrs,
+            syn::Item::Struct(s) => &mut s.attrs,
+            _ => panic!("a fn or a struct"),
+        };
+        let attr = attrs.remove(0);
+        let args = match attr.meta {
+            syn::Meta::List(list) => list.tokens,
+            _ => TokenStream::new(),
+        };
+        compile_errors(require_token_impl(args, item.into_token_stream()))
+    }
+
+    /// The message of every `compile_error!` in an expansion, in order.
+    fn compile_errors(tokens: TokenStream) -> Vec<String> {
+        let tokens: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+        let mut messages = Vec::new();
+        for window in tokens.windows(3) {
+            if let [
+                proc_macro2::TokenTree::Ident(ident),
+                proc_macro2::TokenTree::Punct(_),
+                proc_macro2::TokenTree::Group(group),
+            ] = window
+                && ident == "compile_error"
+            {
+                let message: syn::LitStr = syn::parse2(group.stream()).unwrap();
+                messages.push(message.value());
+            }
+        }
+        messages
+    }
+
+    /// Where each needle is found among `messages`, in order.
+    fn positions(messages: &[String], needles: &[&str]) -> Vec<usize> {
+        needles
+            .iter()
+            .map(|needle| {
+                messages
+                    .iter()
+                    .position(|m| m.contains(needle))
+                    .unwrap_or_else(|| panic!("no `{needle}` in {messages:#?}"))
+            })
+            .collect()
+    }
+
     #[test]
-    fn a_syntax_error_comes_after_the_mistakes_read_before_it() {
-        let out = require_token_impl(
-            quote!(claims(exp = 1), refresh, fresh, scope(x = 1.5)),
-            quote!(
-                fn h() {}
-            ),
+    fn errors_come_in_the_order_of_the_source() {
+        // Found in another order: the duplicate while reading, the reserved
+        // claim when checking each argument, the contradiction last.
+        let messages = messages_of(
+            "#[require_token(claims(exp = 1), refresh, fresh, fresh)]\n\
+             fn h() {}",
         );
-        let out = out.to_string();
-        let exp = out.find("`exp` cannot be required").unwrap();
-        let floats = out.find("floats cannot be compared").unwrap();
-        assert!(exp < floats, "{out}");
-        // Neither how the arguments combine nor the handler is checked.
-        assert!(!out.contains("never fresh"), "{out}");
-        assert!(!out.contains("needs an `async fn`"), "{out}");
+        assert_eq!(messages.len(), 4, "{messages:#?}");
+        assert_eq!(
+            positions(
+                &messages,
+                &[
+                    "`exp` cannot be required",
+                    "never fresh",
+                    "duplicate argument `fresh`",
+                    "needs an `async fn`",
+                ]
+            ),
+            [0, 1, 2, 3],
+            "{messages:#?}"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_keeps_the_mistakes_read_before_it() {
+        let messages = messages_of(
+            "#[require_token(claims(exp = 1), refresh, fresh, scope(x = 1.5), claims(iat = 1))]\n\
+             fn h() {}",
+        );
+        assert_eq!(
+            positions(&messages, &["`exp` cannot be required", "floats cannot"]),
+            [0, 1],
+            "{messages:#?}"
+        );
+        // Neither what comes after it, nor how the arguments combine, nor the
+        // handler is checked.
+        assert_eq!(messages.len(), 2, "{messages:#?}");
     }
 
     #[test]
