@@ -68,6 +68,8 @@ pub(crate) struct Args {
     pub(crate) optional: Option<Ident>,
     /// `sub = ".."` and the entries of `path(..)`, in the order written.
     pub(crate) path: Vec<PathCheck>,
+    /// The `sub` of `sub = ".."`, the first if it is repeated.
+    pub(crate) sub_keyword: Option<Ident>,
     pub(crate) path_keyword: Option<Ident>,
     pub(crate) scope: Option<Scope>,
     pub(crate) claims: Option<Group<Entry>>,
@@ -291,6 +293,7 @@ fn parse_sub(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) ->
     }
     input.parse::<Token![=]>()?;
     let param = parse_param(input, "sub")?;
+    args.sub_keyword.get_or_insert_with(|| key.clone());
     add_path(args, key.clone(), param, cx);
     Ok(())
 }

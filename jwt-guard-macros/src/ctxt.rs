@@ -53,10 +53,7 @@ impl Ctxt {
         // A combined error (a syntax error holds one) is taken apart, so each
         // of its messages finds its own place.
         let mut errors: Vec<syn::Error> = errors.into_iter().flatten().collect();
-        errors.sort_by_key(|error| {
-            let start = error.span().start();
-            (start.line, start.column)
-        });
+        errors.sort_by_key(|error| position(error.span()));
         let mut errors = errors.into_iter();
         let Some(mut all) = errors.next() else {
             return Ok(());
@@ -66,6 +63,13 @@ impl Ctxt {
         }
         Err(all)
     }
+}
+
+/// Where `span` starts in its file, as (line, column); (0, 0) where that is
+/// unknown (`quote!` spans outside the compiler).
+pub(crate) fn position(span: Span) -> (usize, usize) {
+    let start = span.start();
+    (start.line, start.column)
 }
 
 impl Drop for Ctxt {

@@ -2,8 +2,10 @@
 //! parameter names, scope strings, and how the arguments combine. Each
 //! mistake is reported at the argument that makes it.
 
+use syn::Ident;
+
 use super::args::{Args, Scope};
-use super::ctxt::Ctxt;
+use super::ctxt::{Ctxt, position};
 
 /// Claims that `claims(..)` and `path(..)` refuse, with what to write instead.
 const RESERVED_CLAIMS: &[(&str, &str)] = &[
@@ -105,6 +107,9 @@ pub(crate) fn combinations(args: &Args, cx: &Ctxt) {
             );
         }
     }
+    if let Some(optional) = &args.optional {
+        optional_weakens(optional, args, cx);
+    }
     if let Some(overrides) = &args.overrides
         && args.path.is_empty()
         && args.claims.is_none()
@@ -116,6 +121,49 @@ pub(crate) fn combinations(args: &Args, cx: &Ctxt) {
              and `scope(..)` checks, so add one of them",
         );
     }
+}
+
+/// `optional` with a requirement would let a request without a token
+/// through where a token that misses the requirement is refused: the
+/// weakest caller would pass where a stronger one is turned away.
+fn optional_weakens(optional: &Ident, args: &Args, cx: &Ctxt) {
+    let mut requirements: Vec<(&Ident, &str)> = Vec::new();
+    if let Some(fresh) = &args.fresh {
+        requirements.push((fresh, "`fresh`"));
+    }
+    if let Some(sub) = &args.sub_keyword {
+        requirements.push((sub, "`sub = \"..\"`"));
+    }
+    if let Some(path) = &args.path_keyword {
+        requirements.push((path, "`path(..)`"));
+    }
+    if let Some(scope) = &args.scope {
+        requirements.push((scope.keyword(), "`scope(..)`"));
+    }
+    if let Some(claims) = &args.claims {
+        requirements.push((&claims.keyword, "`claims(..)`"));
+    }
+    if let Some(overrides) = &args.overrides {
+        requirements.push((&overrides.keyword, "`override(..)`"));
+    }
+    if requirements.is_empty() {
+        return;
+    }
+    requirements.sort_by_key(|(keyword, _)| position(keyword.span()));
+    let names: Vec<&str> = requirements.iter().map(|(_, name)| *name).collect();
+    let names = match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => return,
+    };
+    cx.error_at(
+        optional.span(),
+        format!(
+            "`optional` cannot be combined with {names}: a request without a token would pass \
+             where a token that fails the check is refused; remove `optional` and require the \
+             token, or take `Option<Token>` and check it in the handler"
+        ),
+    );
 }
 
 #[cfg(test)]
@@ -145,7 +193,8 @@ mod tests {
         ))
         .unwrap();
         check(quote!(refresh, sub = "username")).unwrap();
-        check(quote!(optional, scope("posts:read", "posts:write"))).unwrap();
+        check(quote!(scope("posts:read", "posts:write"))).unwrap();
+        check(quote!(optional, location(cookie, header))).unwrap();
         check(quote!(path(sub = "username"))).unwrap();
     }
 
@@ -176,6 +225,43 @@ mod tests {
             let err = check(tokens).err().unwrap();
             assert!(err.contains(needle), "{err} lacks {needle}");
         }
+    }
+
+    #[test]
+    fn optional_never_goes_with_a_requirement() {
+        for (tokens, names) in [
+            (quote!(optional, fresh), "`fresh`"),
+            (quote!(optional, sub = "user"), "`sub = \"..\"`"),
+            (quote!(optional, path(org = "org")), "`path(..)`"),
+            (quote!(optional, scope(admin = true)), "`scope(..)`"),
+            (quote!(optional, scope("posts:write")), "`scope(..)`"),
+            (quote!(optional, claims(tenant = "acme")), "`claims(..)`"),
+            (
+                quote!(claims(tenant = "acme"), override(admin = true), optional),
+                "`claims(..)` and `override(..)`",
+            ),
+        ] {
+            let err = check(tokens).err().unwrap();
+            assert!(
+                err.starts_with(&format!("`optional` cannot be combined with {names}: ")),
+                "{err}"
+            );
+            assert!(err.contains("a request without a token would pass"), "{err}");
+            assert!(err.contains("take `Option<Token>`"), "{err}");
+            assert_eq!(err.lines().count(), 1, "one error per `optional`: {err}");
+        }
+    }
+
+    #[test]
+    fn optional_names_its_conflicts_in_the_order_written() {
+        let tokens = r#"scope(admin = true), optional, sub = "user", fresh"#;
+        let err = check(tokens.parse().unwrap()).err().unwrap();
+        assert!(
+            err.starts_with(
+                "`optional` cannot be combined with `scope(..)`, `sub = \"..\"` and `fresh`: "
+            ),
+            "{err}"
+        );
     }
 
     #[test]
