@@ -61,9 +61,11 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
         );
     }
     if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
-        cx.error_at(
-            receiver.span(),
-            "`#[require_token]` goes on a free `async fn` handler, not on a method taking `self`",
+        cx.error_spanned(
+            receiver,
+            "`#[require_token]` goes on a free `async fn` handler, not on a method taking `self`: \
+             move it out of the `impl` block and take what it needs as extractors, \
+             e.g. `State(state): State<AppState>`",
         );
     }
     if sig.inputs.len() >= MAX_EXTRACTORS {
@@ -287,6 +289,23 @@ mod tests {
         .unwrap();
         assert_eq!(handler.field_checks.len(), 1);
         assert_eq!(handler.field_checks[0].field, "user");
+    }
+
+    #[test]
+    fn a_method_is_reported_at_its_whole_receiver() {
+        let cx = Ctxt::new();
+        let item: ItemFn = syn::parse_str("async fn h(&'a mut self) {}").unwrap();
+        check(&item, &Args::default(), &cx);
+        let error = cx.check().err().unwrap();
+        assert!(error.to_string().contains("not on a method taking `self`"));
+        // The compiler cannot join spans on stable: it underlines from the
+        // span of the error's first token to that of its last, which must be
+        // `&` and `self`, not the one span of a single token.
+        let tokens: Vec<_> = error.to_compile_error().into_iter().collect();
+        let first = tokens.first().unwrap().span();
+        let last = tokens.last().unwrap().span();
+        assert_eq!((first.start().column, first.end().column), (11, 12), "`&`");
+        assert_eq!((last.start().column, last.end().column), (19, 23), "`self`");
     }
 
     #[test]
