@@ -23,13 +23,14 @@ pub(crate) enum Value {
 
 /// `key = literal`, inside `scope(..)`, `claims(..)` or `override(..)`.
 pub(crate) struct Entry {
+    /// Unraw'd, as every name read by [`parse_name`].
     pub(crate) key: Ident,
     pub(crate) value: Value,
 }
 
 /// `sub = "p"` or one entry of `path(claim = "p")`.
 pub(crate) struct PathCheck {
-    /// The claim, such as `sub`.
+    /// The claim, such as `sub`; unraw'd.
     pub(crate) claim: Ident,
     /// The path parameter as written.
     pub(crate) param: LitStr,
@@ -151,7 +152,7 @@ impl Args {
 
     fn parse_all(&mut self, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
         while !input.is_empty() {
-            let key = input.call(Ident::parse_any)?;
+            let key = parse_name(input)?;
             match ARGS.iter().find(|arg| key == arg.name) {
                 Some(arg) => (arg.parse)(self, &key, input, cx)?,
                 None => skip_unknown(&key, input, cx)?,
@@ -310,7 +311,7 @@ fn parse_path(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -
     args.path_keyword = Some(key.clone());
     let before = args.path.len();
     while !content.is_empty() {
-        let claim = content.call(Ident::parse_any)?;
+        let claim = parse_name(&content)?;
         content.parse::<Token![=]>().map_err(|e| {
             syn::Error::new(e.span(), format!("write `{claim} = \"<path parameter>\"`"))
         })?;
@@ -490,7 +491,7 @@ fn parse_location(
     let mut written = 0;
     while !content.is_empty() {
         written += 1;
-        let ident = content.call(Ident::parse_any)?;
+        let ident = parse_name(&content)?;
         let location = match ident.to_string().as_str() {
             "header" => Some(Location::Header),
             "cookie" => Some(Location::Cookie),
@@ -532,6 +533,14 @@ fn parse_location(
     Ok(())
 }
 
+/// A name of the attribute: an argument, a key, a claim or a location. It
+/// may be a keyword (`type`, `override`) and is unraw'd (`r#type` is
+/// `type`), so that every check, message and generated string sees the
+/// name the token holds.
+fn parse_name(input: ParseStream<'_>) -> syn::Result<Ident> {
+    input.call(Ident::parse_any).map(|name| name.unraw())
+}
+
 fn parenthesized<'a>(
     key: &Ident,
     input: ParseStream<'a>,
@@ -562,7 +571,7 @@ fn parse_param(input: ParseStream<'_>, what: &str) -> syn::Result<LitStr> {
 fn parse_entries(content: ParseStream<'_>, group: &str, cx: &Ctxt) -> syn::Result<Vec<Entry>> {
     let mut entries: Vec<Entry> = Vec::new();
     while !content.is_empty() {
-        let key = content.call(Ident::parse_any)?;
+        let key = parse_name(content)?;
         content.parse::<Token![=]>().map_err(|e| {
             syn::Error::new(
                 e.span(),
@@ -725,6 +734,42 @@ mod tests {
         };
         assert_eq!(strings.entries.len(), 2);
         cx.check().unwrap();
+    }
+
+    #[test]
+    fn raw_identifiers_are_read_unraw_d() {
+        let args = parse(quote!(
+            r#fresh, path(r#type = "kind"), scope(r#admin = true), claims(r#tenant = "acme"),
+            override(r#root = true), location(r#cookie),
+        ))
+        .unwrap();
+        assert!(args.fresh.is_some());
+        assert_eq!(args.path[0].claim, "type");
+        let Some(Scope::Map(scope)) = args.scope else {
+            panic!("a scope map")
+        };
+        assert_eq!(scope.entries[0].key, "admin");
+        assert_eq!(args.claims.unwrap().entries[0].key, "tenant");
+        assert_eq!(args.overrides.unwrap().entries[0].key, "root");
+        assert!(args.locations.unwrap().entries[0].0 == Location::Cookie);
+    }
+
+    #[test]
+    fn a_raw_identifier_is_the_same_name() {
+        for (tokens, needle) in [
+            (quote!(claims(r#a = 1, a = 2)), "duplicate key `a` in `claims(..)`"),
+            (quote!(scope(admin = 1, r#admin = 2)), "duplicate key `admin` in `scope(..)`"),
+            (quote!(override(r#type = 1, r#type = 2)), "duplicate key `type` in `override(..)`"),
+            (quote!(sub = "a", path(r#sub = "b")), "duplicate check of `sub`"),
+            (quote!(path(r#org = "a", org = "b")), "duplicate check of this claim"),
+            (quote!(location(r#header, header)), "duplicate location `header`"),
+            (quote!(fresh, r#fresh), "duplicate argument `fresh`"),
+            (quote!(r#refersh), "unknown argument `refersh`; did you mean `refresh`?"),
+        ] {
+            let err = parse(tokens).err().unwrap();
+            assert!(err.contains(needle), "{err} lacks {needle}");
+            assert!(!err.contains("r#"), "{err}");
+        }
     }
 
     #[test]

@@ -85,6 +85,26 @@ mod tests {
     }
 
     #[test]
+    fn every_generated_name_is_unraw_d() {
+        let out = require_token_impl(
+            quote!(
+                sub = "user", path(r#team = "kind"), scope(r#admin = true),
+                claims(r#tenant = "acme"), override(r#root = true), location(r#cookie),
+            ),
+            quote!(
+                async fn h(Path((user, r#kind)): Path<(String, String)>) {}
+            ),
+        )
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        for name in ["team", "kind", "admin", "tenant", "root"] {
+            assert!(out.contains(&format!("\"{name}\"")), "{name}: {out}");
+        }
+        let generated = &out[..out.find("async fn h").unwrap()];
+        assert!(!generated.contains("r#"), "{generated}");
+    }
+
+    #[test]
     fn errors_keep_the_handler_unchanged() {
         let out = require_token_impl(
             quote!(refersh, fresh, fresh),

@@ -7,26 +7,75 @@ use syn::Ident;
 use super::args::{Args, Scope};
 use super::ctxt::{Ctxt, position};
 
-/// Claims that `claims(..)` and `path(..)` refuse, with what to write instead.
-const RESERVED_CLAIMS: &[(&str, &str)] = &[
-    ("sub", "use `sub = \"<path parameter>\"`"),
-    ("type", "use `refresh` for refresh tokens"),
-    ("fresh", "use `fresh`"),
-    ("scope", "use `scope(..)`"),
-    ("exp", "the token manager checks it on every token"),
-    ("iat", "the token manager checks it on every token"),
-    ("nbf", "the token manager checks it on every token"),
-    ("jti", "the token manager checks it against revocations"),
-    ("iss", "configure `issuer` on the token manager"),
-    ("aud", "configure `audience` on the token manager"),
+/// A claim that `claims(..)`, `path(..)` and `override(..)` refuse.
+struct Reserved {
+    name: &'static str,
+    /// What to write instead of requiring it.
+    required: &'static str,
+    /// What to write instead of an `override(..)` entry of it.
+    overriding: &'static str,
+}
+
+/// The claims the token manager issues and checks itself.
+const RESERVED_CLAIMS: &[Reserved] = &[
+    Reserved {
+        name: "sub",
+        required: "use `sub = \"<path parameter>\"`",
+        overriding: "an override is something a token holds, not who it is: give the tokens that \
+                     may act for others a scope entry, e.g. `override(admin = true)`",
+    },
+    Reserved {
+        name: "type",
+        required: "use `refresh` for refresh tokens",
+        overriding: "an override never changes the kind of token accepted; \
+                     use `refresh` for refresh tokens",
+    },
+    Reserved {
+        name: "fresh",
+        required: "use `fresh`",
+        overriding: "an override never skips freshness; use `fresh` to require it",
+    },
+    Reserved {
+        name: "scope",
+        required: "use `scope(..)`",
+        overriding: "name the scope map's entry itself, e.g. `override(admin = true)`",
+    },
+    Reserved {
+        name: "exp",
+        required: "the token manager checks it on every token",
+        overriding: "the token manager checks it on every token",
+    },
+    Reserved {
+        name: "iat",
+        required: "the token manager checks it on every token",
+        overriding: "the token manager checks it on every token",
+    },
+    Reserved {
+        name: "nbf",
+        required: "the token manager checks it on every token",
+        overriding: "the token manager checks it on every token",
+    },
+    Reserved {
+        name: "jti",
+        required: "the token manager checks it against revocations",
+        overriding: "the token manager checks it against revocations",
+    },
+    Reserved {
+        name: "iss",
+        required: "configure `issuer` on the token manager",
+        overriding: "configure `issuer` on the token manager",
+    },
+    Reserved {
+        name: "aud",
+        required: "configure `audience` on the token manager",
+        overriding: "configure `audience` on the token manager",
+    },
 ];
 
-/// What to write instead of requiring a reserved claim.
-fn reserved(claim: &str) -> Option<&'static str> {
-    RESERVED_CLAIMS
-        .iter()
-        .find(|(reserved, _)| *reserved == claim)
-        .map(|(_, instead)| *instead)
+/// The reserved claim of this name. Names are read unraw'd, so `r#type` is
+/// `type` here.
+fn reserved(claim: &str) -> Option<&'static Reserved> {
+    RESERVED_CLAIMS.iter().find(|reserved| reserved.name == claim)
 }
 
 /// Checks what each argument says on its own. Runs on whatever was read, even
@@ -36,11 +85,14 @@ pub(crate) fn arguments(args: &Args, cx: &Ctxt) {
         let claim = check.claim.to_string();
         // `sub` is matched to a path parameter by `sub = ".."` itself.
         if claim != "sub"
-            && let Some(instead) = reserved(&claim)
+            && let Some(reserved) = reserved(&claim)
         {
             cx.error_at(
                 check.claim.span(),
-                format!("`{claim}` cannot be matched to a path parameter: {instead}"),
+                format!(
+                    "`{claim}` cannot be matched to a path parameter: {}",
+                    reserved.required
+                ),
             );
         }
         if check.param_ident.is_none() {
@@ -57,10 +109,27 @@ pub(crate) fn arguments(args: &Args, cx: &Ctxt) {
     if let Some(claims) = &args.claims {
         for entry in &claims.entries {
             let claim = entry.key.to_string();
-            if let Some(instead) = reserved(&claim) {
+            if let Some(reserved) = reserved(&claim) {
                 cx.error_at(
                     entry.key.span(),
-                    format!("`{claim}` cannot be required with `claims(..)`: {instead}"),
+                    format!(
+                        "`{claim}` cannot be required with `claims(..)`: {}",
+                        reserved.required
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(overrides) = &args.overrides {
+        for entry in &overrides.entries {
+            let claim = entry.key.to_string();
+            if let Some(reserved) = reserved(&claim) {
+                cx.error_at(
+                    entry.key.span(),
+                    format!(
+                        "`{claim}` cannot be an `override(..)` entry: {}",
+                        reserved.overriding
+                    ),
                 );
             }
         }
@@ -266,14 +335,35 @@ mod tests {
 
     #[test]
     fn every_reserved_claim_says_what_to_write_instead() {
-        for (claim, instead) in RESERVED_CLAIMS {
-            let claim_ident = syn::Ident::new(claim, proc_macro2::Span::call_site());
-            let err = check(quote!(claims(#claim_ident = 1))).err().unwrap();
-            assert_eq!(
-                err,
-                format!("`{claim}` cannot be required with `claims(..)`: {instead}")
-            );
+        for reserved in RESERVED_CLAIMS {
+            let claim = reserved.name;
+            let (required, overriding) = (reserved.required, reserved.overriding);
+            for ident in [
+                syn::Ident::new(claim, proc_macro2::Span::call_site()),
+                syn::Ident::new_raw(claim, proc_macro2::Span::call_site()),
+            ] {
+                let err = check(quote!(claims(#ident = 1))).err().unwrap();
+                assert_eq!(
+                    err,
+                    format!("`{claim}` cannot be required with `claims(..)`: {required}")
+                );
+                let err = check(quote!(claims(a = 1), override(#ident = 1)))
+                    .err()
+                    .unwrap();
+                assert_eq!(
+                    err,
+                    format!("`{claim}` cannot be an `override(..)` entry: {overriding}")
+                );
+                if claim != "sub" {
+                    let err = check(quote!(path(#ident = "p"))).err().unwrap();
+                    assert_eq!(
+                        err,
+                        format!("`{claim}` cannot be matched to a path parameter: {required}")
+                    );
+                }
+            }
         }
+        check(quote!(path(r#sub = "username"))).unwrap();
     }
 
     #[test]
