@@ -322,9 +322,11 @@ fn parse_path(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -
         }
     }
     if args.path.len() == before {
-        cx.error_at(
-            key.span(),
-            "`path(..)` needs at least one `claim = \"<path parameter>\"`",
+        empty(
+            key,
+            "list each claim and the path parameter it must equal",
+            "path(org_id = \"org\")",
+            cx,
         );
     }
     Ok(())
@@ -383,9 +385,11 @@ fn parse_scope(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) 
     } else {
         let entries = parse_entries(&content, "scope", cx)?;
         if entries.is_empty() {
-            cx.error_at(
-                key.span(),
-                "`scope(..)` needs at least one entry, e.g. `scope(admin = true)`",
+            empty(
+                key,
+                "list what the token's scope must hold",
+                "scope(admin = true)` or `scope(\"posts:write\")",
+                cx,
             );
         }
         let map = Group {
@@ -428,7 +432,13 @@ fn parse_claims(
     input: ParseStream<'_>,
     cx: &Ctxt,
 ) -> syn::Result<()> {
-    let entries = parse_entry_list(key, input, "claims(tenant = \"acme\")", cx)?;
+    let entries = parse_entry_list(
+        key,
+        input,
+        "list the claims the token must hold",
+        "claims(tenant = \"acme\")",
+        cx,
+    )?;
     put_entry_list(&mut args.claims, key, entries, cx);
     Ok(())
 }
@@ -440,7 +450,13 @@ fn parse_override(
     input: ParseStream<'_>,
     cx: &Ctxt,
 ) -> syn::Result<()> {
-    let entries = parse_entry_list(key, input, "override(admin = true)", cx)?;
+    let entries = parse_entry_list(
+        key,
+        input,
+        "list what a token holds to skip the other checks",
+        "override(admin = true)",
+        cx,
+    )?;
     put_entry_list(&mut args.overrides, key, entries, cx);
     Ok(())
 }
@@ -449,18 +465,25 @@ fn parse_override(
 fn parse_entry_list(
     key: &Ident,
     input: ParseStream<'_>,
+    what: &str,
     example: &str,
     cx: &Ctxt,
 ) -> syn::Result<Vec<Entry>> {
     let content = parenthesized(key, input, example)?;
     let entries = parse_entries(&content, &key.to_string(), cx)?;
     if entries.is_empty() {
-        cx.error_at(
-            key.span(),
-            format!("`{key}(..)` needs at least one entry, e.g. `{example}`"),
-        );
+        empty(key, what, example, cx);
     }
     Ok(entries)
+}
+
+/// Reports a list argument written with nothing in it: `what` to list in
+/// it, and an `example`.
+fn empty(key: &Ident, what: &str, example: &str, cx: &Ctxt) {
+    cx.error_at(
+        key.span(),
+        format!("`{key}()` is empty: {what}, e.g. `{example}`"),
+    );
 }
 
 fn put_entry_list(slot: &mut Option<Group<Entry>>, key: &Ident, entries: Vec<Entry>, cx: &Ctxt) {
@@ -515,9 +538,11 @@ fn parse_location(
         }
     }
     if written == 0 {
-        cx.error_at(
-            key.span(),
-            "`location(..)` needs at least one of `header`, `cookie`, `query`",
+        empty(
+            key,
+            "list where the token is read, among `header`, `cookie` and `query`",
+            "location(cookie)",
+            cx,
         );
     }
     if args.locations.is_some() {
@@ -619,7 +644,14 @@ fn parse_value(input: ParseStream<'_>) -> syn::Result<Value> {
                 i.base10_digits().to_owned()
             };
             let value = digits.parse::<i64>().map_err(|_| {
-                syn::Error::new(i.span(), "integer out of range: values are 64-bit signed")
+                syn::Error::new(
+                    i.span(),
+                    format!(
+                        "integer out of range: values are 64-bit signed integers, from {} to {}",
+                        i64::MIN,
+                        i64::MAX
+                    ),
+                )
             })?;
             Ok(Value::Int(value, i.span()))
         }
@@ -712,12 +744,27 @@ mod tests {
     #[test]
     fn list_mistakes() {
         for (tokens, needle) in [
-            (quote!(scope()), "at least one"),
+            (quote!(scope()), "`scope()` is empty: list what the token's scope must hold, e.g. `scope(admin = true)` or `scope(\"posts:write\")`"),
+            (quote!(path()), "`path()` is empty: list each claim and the path parameter it must equal, e.g. `path(org_id = \"org\")`"),
+            (quote!(claims()), "`claims()` is empty: list the claims the token must hold, e.g. `claims(tenant = \"acme\")`"),
+            (quote!(override()), "`override()` is empty: list what a token holds to skip the other checks, e.g. `override(admin = true)`"),
+            (quote!(location()), "`location()` is empty: list where the token is read, among `header`, `cookie` and `query`, e.g. `location(cookie)`"),
             (quote!(location(body)), "unknown location"),
+            (quote!(claims(n = 9223372036854775808)), "integer out of range: values are 64-bit signed integers, from -9223372036854775808 to 9223372036854775807"),
+            (quote!(claims(n = -9223372036854775809)), "integer out of range"),
         ] {
             let err = parse(tokens).err().unwrap();
             assert!(err.contains(needle), "{err} lacks {needle}");
         }
+    }
+
+    #[test]
+    fn integers_at_the_bounds_of_i64() {
+        let args = parse(quote!(claims(min = -9223372036854775808, max = 9223372036854775807)))
+            .unwrap();
+        let entries = args.claims.unwrap().entries;
+        assert!(matches!(entries[0].value, Value::Int(i64::MIN, _)));
+        assert!(matches!(entries[1].value, Value::Int(i64::MAX, _)));
     }
 
     #[test]

@@ -50,6 +50,17 @@ struct Bound {
     names: Vec<(String, Binding)>,
     /// `Path<Struct>` bound whole: its fields are checked by the compiler.
     structs: Vec<Type>,
+    /// Names bound to several parameters at once, which the guard cannot
+    /// compare with a claim.
+    wholes: Vec<(String, Whole)>,
+}
+
+/// A name bound to more than one path parameter.
+enum Whole {
+    /// `Path(p): Path<(A, B)>`: a tuple of `of` parameters.
+    Tuple { of: usize },
+    /// `Path(v): Path<Vec<String>>` and other collections.
+    Collection,
 }
 
 pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
@@ -69,10 +80,18 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
         );
     }
     if sig.inputs.len() >= MAX_EXTRACTORS {
-        cx.error_at(
-            sig.inputs.span(),
-            "axum handlers take at most 16 extractors and `#[require_token]` adds one: \
-             group some of them into a struct",
+        // From the first extractor the guard leaves no room for to the last.
+        let over: Vec<&FnArg> = sig.inputs.iter().skip(MAX_EXTRACTORS - 1).collect();
+        cx.error_spanned(
+            quote::quote!(#(#over)*),
+            format!(
+                "too many extractors: axum handlers take at most {MAX_EXTRACTORS} and \
+                 `#[require_token]` adds one, so a guarded handler takes at most {}, and this \
+                 one takes {}; group some of them in a tuple, \
+                 e.g. `(State(db), Query(page)): (State<Db>, Query<Page>)`",
+                MAX_EXTRACTORS - 1,
+                sig.inputs.len(),
+            ),
         );
     }
 
@@ -113,7 +132,9 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
                 let Some(ident) = &check.param_ident else {
                     continue;
                 };
-                if let Some(ty) = bound.structs.first() {
+                if let Some((_, whole)) = bound.wholes.iter().find(|(name, _)| *name == param) {
+                    whole_error(check, whole, cx);
+                } else if let Some(ty) = bound.structs.first() {
                     handler.field_checks.push(FieldCheck {
                         ty: ty.clone(),
                         field: ident.clone(),
@@ -136,8 +157,13 @@ fn bind(pattern: &Pat, ty: &Type, bound: &mut Bound) {
         Type::Group(group) => bind(pattern, &group.elem, bound),
         // `Path((a, b))`: by position, as axum reads a tuple.
         Type::Tuple(tuple) => {
-            let Pat::Tuple(elems) = pattern else { return };
             let of = tuple.elems.len();
+            let Pat::Tuple(elems) = pattern else {
+                if let Some(name) = ident_of(pattern) {
+                    bound.wholes.push((name, Whole::Tuple { of }));
+                }
+                return;
+            };
             let rest = elems
                 .elems
                 .iter()
@@ -162,7 +188,11 @@ fn bind(pattern: &Pat, ty: &Type, bound: &mut Bound) {
                     .push((name, Binding::Position { index: 0, of: 1 }));
             }
         }
-        _ if is_one_of(ty, COLLECTIONS) => {}
+        _ if is_one_of(ty, COLLECTIONS) => {
+            if let Some(name) = ident_of(pattern) {
+                bound.wholes.push((name, Whole::Collection));
+            }
+        }
         // A struct of named parameters.
         _ => match pattern {
             Pat::Ident(_) => bound.structs.push(ty.clone()),
@@ -209,6 +239,31 @@ fn unbound_error(check: &PathCheck, bound: &[(String, Binding)], cx: &Ctxt) {
     cx.error_at(check.param.span(), message);
 }
 
+/// `p` names several parameters at once, which no claim can equal.
+fn whole_error(check: &PathCheck, whole: &Whole, cx: &Ctxt) {
+    let name = check.param.value();
+    let message = match whole {
+        Whole::Tuple { of } => {
+            let names: Vec<String> = (b'a'..=b'z')
+                .cycle()
+                .take(*of)
+                .map(|c| char::from(c).to_string())
+                .collect();
+            format!(
+                "`{name}` is the whole tuple of {of} path parameters, not one of them: \
+                 destructure it, e.g. `Path(({}))`, and name the element the claim must equal",
+                names.join(", ")
+            )
+        }
+        Whole::Collection => format!(
+            "`{name}` holds every path parameter, not one of them: take them as a tuple, \
+             e.g. `Path((org, user)): Path<(String, String)>`, and name the element the claim \
+             must equal"
+        ),
+    };
+    cx.error_at(check.param.span(), message);
+}
+
 fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     match ty {
         Type::Path(path) if path.qself.is_none() => path.path.segments.last(),
@@ -241,6 +296,7 @@ fn is_bare_token(ty: &Type) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ctxt::messages;
     use super::*;
     use quote::quote;
 
@@ -253,8 +309,16 @@ mod tests {
         parsed.unwrap();
         let item: ItemFn = syn::parse2(item).unwrap();
         let handler = check(&item, &args, &cx);
-        cx.check().map_err(|e| e.to_string())?;
+        cx.check().map_err(|e| messages(&e))?;
         Ok(handler)
+    }
+
+    /// Every message of a handler that does not pass.
+    fn fails(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {
+        match run(attr, item) {
+            Ok(_) => panic!("passes"),
+            Err(err) => err,
+        }
     }
 
     #[test]
@@ -337,5 +401,74 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.contains("Option<Token>"), "{err}");
+    }
+
+    #[test]
+    fn a_name_bound_to_several_parameters_is_not_one() {
+        let err = fails(
+            quote!(sub = "p"),
+            quote!(
+                async fn h(Path(p): Path<(String, String)>) {}
+            ),
+        );
+        assert_eq!(
+            err,
+            "`p` is the whole tuple of 2 path parameters, not one of them: destructure it, \
+             e.g. `Path((a, b))`, and name the element the claim must equal"
+        );
+        let err = fails(
+            quote!(path(org = "p")),
+            quote!(
+                async fn h(Path(ref p): Path<(String, u64, String)>) {}
+            ),
+        );
+        assert!(err.contains("e.g. `Path((a, b, c))`"), "{err}");
+        let err = fails(
+            quote!(sub = "all"),
+            quote!(
+                async fn h(Path(all): Path<Vec<String>>) {}
+            ),
+        );
+        assert!(err.starts_with("`all` holds every path parameter"), "{err}");
+    }
+
+    #[test]
+    fn a_name_bound_twice_is_refused() {
+        let err = fails(
+            quote!(sub = "user"),
+            quote!(
+                async fn h(
+                    Path(user): Path<String>,
+                    Path(Params { user: name, .. }): Path<Params>,
+                ) {
+                }
+            ),
+        );
+        assert!(
+            err.starts_with("`user` is bound by more than one `Path` extractor"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn axum_takes_sixteen_extractors_and_the_guard_is_one() {
+        let inputs = |n: usize| -> Vec<proc_macro2::TokenStream> {
+            (0..n)
+                .map(|i| {
+                    let name = quote::format_ident!("e{i}");
+                    quote!(#name: Extension<u8>)
+                })
+                .collect()
+        };
+        let fifteen = inputs(15);
+        run(quote!(), quote!(async fn h(#(#fifteen),*) {})).unwrap();
+        let sixteen = inputs(16);
+        let err = fails(quote!(), quote!(async fn h(#(#sixteen),*) {}));
+        assert_eq!(
+            err,
+            "too many extractors: axum handlers take at most 16 and `#[require_token]` adds one, \
+             so a guarded handler takes at most 15, and this one takes 16; group some of them in \
+             a tuple, e.g. `(State(db), Query(page)): (State<Db>, Query<Page>)`"
+        );
     }
 }

@@ -140,7 +140,10 @@ pub(crate) fn arguments(args: &Args, cx: &Ctxt) {
         for (i, entry) in strings.entries.iter().enumerate() {
             let value = entry.value();
             if value.is_empty() {
-                cx.error_at(entry.span(), "empty scope entry");
+                cx.error_at(
+                    entry.span(),
+                    "empty scope entry: write the scope's name, e.g. `scope(\"posts:write\")`",
+                );
             } else if value.chars().any(char::is_whitespace) {
                 cx.error_at(
                     entry.span(),
