@@ -218,21 +218,45 @@ fn expected() -> String {
     format!("expected one of {}", forms.join(", "))
 }
 
-/// Reports an unknown argument and skips its value, so the next one still
-/// parses.
+/// Reports an unknown argument and skips its value (`= ..` up to the next
+/// comma, or a `(..)`), so the next argument still parses.
+///
+/// A misspelt argument is offered the argument it is close to. Otherwise a
+/// bare word (`admin`) or a `key = literal` is most likely a value the
+/// token must hold, and is offered as an entry of `scope(..)`.
 fn skip_unknown(key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    let mut value = TokenStream::new();
+    let has_value = input.peek(Token![=]);
+    let has_list = input.peek(syn::token::Paren);
+    if has_value {
+        input.parse::<Token![=]>()?;
+        while !input.is_empty() && !input.peek(Token![,]) {
+            value.extend([input.parse::<proc_macro2::TokenTree>()?]);
+        }
+    } else if has_list {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    let suggestion = match closest(&key.to_string()) {
+        Some(close) => Some(format!("`{close}`")),
+        None if !has_value && !has_list => Some(format!("`scope({key} = true)`")),
+        // Values the attribute takes: a bool, an integer or a string.
+        None if has_value => match syn::parse2::<syn::Lit>(value) {
+            Ok(syn::Lit::Bool(b)) => Some(b.value.to_string()),
+            Ok(syn::Lit::Int(i)) => Some(i.to_string()),
+            Ok(syn::Lit::Str(s)) => Some(quote::ToTokens::to_token_stream(&s).to_string()),
+            _ => None,
+        }
+        .map(|lit| format!("`scope({key} = {lit})` or `claims({key} = {lit})`")),
+        None => None,
+    };
     let expected = expected();
-    let message = match closest(&key.to_string()) {
-        Some(close) => format!("unknown argument `{key}`; did you mean `{close}`? {expected}"),
+    let message = match suggestion {
+        Some(suggestion) => {
+            format!("unknown argument `{key}`; did you mean {suggestion}? {expected}")
+        }
         None => format!("unknown argument `{key}`; {expected}"),
     };
     cx.error_at(key.span(), message);
-    if input.peek(Token![=]) {
-        input.parse::<Token![=]>()?;
-        input.parse::<proc_macro2::TokenTree>()?;
-    } else if input.peek(syn::token::Paren) {
-        input.parse::<proc_macro2::TokenTree>()?;
-    }
     Ok(())
 }
 
@@ -875,8 +899,57 @@ mod tests {
              `fresh`, `optional`, `sub = \"..\"`, `path(..)`, `scope(..)`, `claims(..)`, \
              `override(..)`, `location(..)`"
         );
-        let err = parse(quote!(admin = true)).err().unwrap();
-        assert_eq!(err, format!("unknown argument `admin`; {}", expected()));
+        let err = parse(quote!(roles(admin))).err().unwrap();
+        assert_eq!(err, format!("unknown argument `roles`; {}", expected()));
+    }
+
+    #[test]
+    fn an_unknown_word_is_offered_as_a_scope_entry() {
+        let err = parse(quote!(admin)).err().unwrap();
+        assert_eq!(
+            err,
+            format!(
+                "unknown argument `admin`; did you mean `scope(admin = true)`? {}",
+                expected()
+            )
+        );
+        let err = parse(quote!(fresh, tenant = "acme")).err().unwrap();
+        assert!(
+            err.contains(
+                "did you mean `scope(tenant = \"acme\")` or `claims(tenant = \"acme\")`?"
+            ),
+            "{err}"
+        );
+        // A misspelt argument keeps its suggestion.
+        let err = parse(quote!(refersh)).err().unwrap();
+        assert!(err.contains("did you mean `refresh`?"), "{err}");
+        let err = parse(quote!(scopes(admin = true))).err().unwrap();
+        assert!(err.contains("did you mean `scope`?"), "{err}");
+        let err = parse(quote!(level = -1)).err().unwrap();
+        assert!(
+            err.contains("did you mean `scope(level = -1)` or `claims(level = -1)`?"),
+            "{err}"
+        );
+        // Neither a list nor a value the attribute does not take is guessed at.
+        for tokens in [quote!(roles(admin)), quote!(level = 1.5), quote!(level = x)] {
+            let err = parse(tokens).err().unwrap();
+            assert!(!err.contains("did you mean"), "{err}");
+        }
+    }
+
+    #[test]
+    fn what_follows_an_unknown_argument_is_skipped() {
+        let cx = Ctxt::new();
+        let (args, parsed) = Args::parse(quote!(level = -1 x, roles(admin), admin, fresh), &cx);
+        parsed.unwrap();
+        assert!(args.fresh.is_some());
+        let all = cx.check().err().unwrap();
+        assert_eq!(all.into_iter().count(), 3);
+        // A missing comma is still one.
+        let cx = Ctxt::new();
+        let (_, parsed) = Args::parse(quote!(admin fresh), &cx);
+        assert_eq!(parsed.err().unwrap().to_string(), "expected `,` between arguments");
+        cx.check().err().unwrap();
     }
 
     #[test]
