@@ -14,6 +14,8 @@ const MAX_EXTRACTORS: usize = 16;
 /// A check the compiler makes for us: the `Path<T>` struct has this field.
 pub(crate) struct FieldCheck {
     pub(crate) ty: Type,
+    /// The field, spanned on the attribute's string; raw (`r#type`) when
+    /// the name is a keyword.
     pub(crate) field: Ident,
 }
 
@@ -134,10 +136,12 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
                 };
                 if let Some((_, whole)) = bound.wholes.iter().find(|(name, _)| *name == param) {
                     whole_error(check, whole, cx);
-                } else if let Some(ty) = bound.structs.first() {
+                } else if let Some(ty) = bound.structs.first()
+                    && let Some(field) = field_name(ident)
+                {
                     handler.field_checks.push(FieldCheck {
                         ty: ty.clone(),
-                        field: ident.clone(),
+                        field,
                     });
                     handler.bindings.push(Binding::Name);
                 } else {
@@ -205,6 +209,19 @@ fn bind(pattern: &Pat, ty: &Type, bound: &mut Bound) {
             }
             _ => {}
         },
+    }
+}
+
+/// `name` as a field of a struct: raw if it is a keyword (`r#type`); `None`
+/// for the names no field can have (`self`, `Self`, `super`, `crate`).
+fn field_name(name: &Ident) -> Option<Ident> {
+    let text = name.to_string();
+    if syn::parse_str::<Ident>(&text).is_ok() {
+        Some(name.clone())
+    } else if matches!(text.as_str(), "self" | "Self" | "super" | "crate" | "_") {
+        None
+    } else {
+        Some(Ident::new_raw(&text, name.span()))
     }
 }
 
@@ -353,6 +370,27 @@ mod tests {
         .unwrap();
         assert_eq!(handler.field_checks.len(), 1);
         assert_eq!(handler.field_checks[0].field, "user");
+    }
+
+    #[test]
+    fn a_field_named_by_a_keyword_is_raw() {
+        let handler = run(
+            quote!(path(kind = "type")),
+            quote!(
+                async fn h(Path(p): Path<Params>) {}
+            ),
+        )
+        .unwrap();
+        assert_eq!(handler.field_checks[0].field, "r#type");
+        for name in ["self", "Self", "super", "crate"] {
+            let err = fails(
+                quote!(sub = #name),
+                quote!(
+                    async fn h(Path(p): Path<Params>) {}
+                ),
+            );
+            assert!(err.contains("is not a path parameter of this handler"), "{err}");
+        }
     }
 
     #[test]
