@@ -372,6 +372,133 @@ mod tests {
         assert_eq!(handler.field_checks[0].field, "user");
     }
 
+    /// The binding of each path check, in the order written.
+    fn bindings(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> Vec<Binding> {
+        match run(attr, item) {
+            Ok(handler) => handler.bindings,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    const fn at(index: usize, of: usize) -> Binding {
+        Binding::Position { index, of }
+    }
+
+    #[test]
+    fn each_shape_of_path_binds_as_axum_reads_it() {
+        // A scalar: the route's one parameter.
+        assert_eq!(
+            bindings(
+                quote!(sub = "user"),
+                quote!(
+                    async fn h(Path(user): Path<String>) {}
+                ),
+            ),
+            [at(0, 1)]
+        );
+        // A tuple: by position.
+        assert_eq!(
+            bindings(
+                quote!(sub = "user"),
+                quote!(
+                    async fn h(Path((org, user)): Path<(String, String)>) {}
+                ),
+            ),
+            [at(1, 2)]
+        );
+        // Checks written in the reverse order of the tuple.
+        assert_eq!(
+            bindings(
+                quote!(path(a = "y", b = "x")),
+                quote!(
+                    async fn h(Path((x, y)): Path<(String, u64)>) {}
+                ),
+            ),
+            [at(1, 2), at(0, 2)]
+        );
+        // `..` first, last, in the middle: elements after it count from the end.
+        assert_eq!(
+            bindings(
+                quote!(sub = "user"),
+                quote!(
+                    async fn h(Path((.., user)): Path<(String, String, String)>) {}
+                ),
+            ),
+            [at(2, 3)]
+        );
+        assert_eq!(
+            bindings(
+                quote!(sub = "org"),
+                quote!(
+                    async fn h(Path((org, ..)): Path<(String, String, String)>) {}
+                ),
+            ),
+            [at(0, 3)]
+        );
+        assert_eq!(
+            bindings(
+                quote!(path(org_id = "org", sub = "user")),
+                quote!(
+                    async fn h(Path((org, .., user)): Path<(String, u8, u8, String)>) {}
+                ),
+            ),
+            [at(0, 4), at(3, 4)]
+        );
+        assert_eq!(
+            bindings(
+                quote!(path(a = "b", c = "d")),
+                quote!(
+                    async fn h(Path((_, b, .., d, _)): Path<(u8, u8, u8, u8, u8, u8)>) {}
+                ),
+            ),
+            [at(1, 6), at(4, 6)]
+        );
+        // Patterns around the name: `ref`, `mut`, `&`, a type, parentheses.
+        assert_eq!(
+            bindings(
+                quote!(path(a = "x", b = "y")),
+                quote!(
+                    async fn h(Path((ref x, (mut y))): Path<(String, String)>) {}
+                ),
+            ),
+            [at(0, 2), at(1, 2)]
+        );
+        // A raw identifier binds the name it holds.
+        assert_eq!(
+            bindings(
+                quote!(path(team = "type")),
+                quote!(
+                    async fn h(Path(r#type): Path<String>) {}
+                ),
+            ),
+            [at(0, 1)]
+        );
+        assert_eq!(
+            bindings(
+                quote!(sub = "type"),
+                quote!(
+                    async fn h(Path((org, r#type)): Path<(String, String)>) {}
+                ),
+            ),
+            [at(1, 2)]
+        );
+        // A struct: by name, destructured (a field renamed is still read by
+        // its name) or whole.
+        for item in [
+            quote!(
+                async fn h(Path(Params { user, .. }): Path<Params>) {}
+            ),
+            quote!(
+                async fn h(Path(Params { user: u, .. }): Path<Params>) {}
+            ),
+            quote!(
+                async fn h(Path(params): Path<Params>) {}
+            ),
+        ] {
+            assert_eq!(bindings(quote!(sub = "user"), item), [Binding::Name]);
+        }
+    }
+
     #[test]
     fn a_field_named_by_a_keyword_is_raw() {
         let handler = run(
