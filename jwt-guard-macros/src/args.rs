@@ -768,14 +768,35 @@ mod tests {
     #[test]
     fn list_mistakes() {
         for (tokens, needle) in [
-            (quote!(scope()), "`scope()` is empty: list what the token's scope must hold, e.g. `scope(admin = true)` or `scope(\"posts:write\")`"),
-            (quote!(path()), "`path()` is empty: list each claim and the path parameter it must equal, e.g. `path(org_id = \"org\")`"),
-            (quote!(claims()), "`claims()` is empty: list the claims the token must hold, e.g. `claims(tenant = \"acme\")`"),
-            (quote!(override()), "`override()` is empty: list what a token holds to skip the other checks, e.g. `override(admin = true)`"),
-            (quote!(location()), "`location()` is empty: list where the token is read, among `header`, `cookie` and `query`, e.g. `location(cookie)`"),
+            (
+                quote!(scope()),
+                "`scope()` is empty: list what the token's scope must hold, e.g. `scope(admin = true)` or `scope(\"posts:write\")`",
+            ),
+            (
+                quote!(path()),
+                "`path()` is empty: list each claim and the path parameter it must equal, e.g. `path(org_id = \"org\")`",
+            ),
+            (
+                quote!(claims()),
+                "`claims()` is empty: list the claims the token must hold, e.g. `claims(tenant = \"acme\")`",
+            ),
+            (
+                quote!(override()),
+                "`override()` is empty: list what a token holds to skip the other checks, e.g. `override(admin = true)`",
+            ),
+            (
+                quote!(location()),
+                "`location()` is empty: list where the token is read, among `header`, `cookie` and `query`, e.g. `location(cookie)`",
+            ),
             (quote!(location(body)), "unknown location"),
-            (quote!(claims(n = 9223372036854775808)), "integer out of range: values are 64-bit signed integers, from -9223372036854775808 to 9223372036854775807"),
-            (quote!(claims(n = -9223372036854775809)), "integer out of range"),
+            (
+                quote!(claims(n = 9223372036854775808)),
+                "integer out of range: values are 64-bit signed integers, from -9223372036854775808 to 9223372036854775807",
+            ),
+            (
+                quote!(claims(n = -9223372036854775809)),
+                "integer out of range",
+            ),
         ] {
             let err = parse(tokens).err().unwrap();
             assert!(err.contains(needle), "{err} lacks {needle}");
@@ -784,8 +805,11 @@ mod tests {
 
     #[test]
     fn integers_at_the_bounds_of_i64() {
-        let args = parse(quote!(claims(min = -9223372036854775808, max = 9223372036854775807)))
-            .unwrap();
+        let args = parse(quote!(claims(
+            min = -9223372036854775808,
+            max = 9223372036854775807
+        )))
+        .unwrap();
         let entries = args.claims.unwrap().entries;
         assert!(matches!(entries[0].value, Value::Int(i64::MIN, _)));
         assert!(matches!(entries[1].value, Value::Int(i64::MAX, _)));
@@ -828,14 +852,35 @@ mod tests {
     #[test]
     fn a_raw_identifier_is_the_same_name() {
         for (tokens, needle) in [
-            (quote!(claims(r#a = 1, a = 2)), "duplicate key `a` in `claims(..)`"),
-            (quote!(scope(admin = 1, r#admin = 2)), "duplicate key `admin` in `scope(..)`"),
-            (quote!(override(r#type = 1, r#type = 2)), "duplicate key `type` in `override(..)`"),
-            (quote!(sub = "a", path(r#sub = "b")), "duplicate check of `sub`"),
-            (quote!(path(r#org = "a", org = "b")), "duplicate check of this claim"),
-            (quote!(location(r#header, header)), "duplicate location `header`"),
+            (
+                quote!(claims(r#a = 1, a = 2)),
+                "duplicate key `a` in `claims(..)`",
+            ),
+            (
+                quote!(scope(admin = 1, r#admin = 2)),
+                "duplicate key `admin` in `scope(..)`",
+            ),
+            (
+                quote!(override(r#type = 1, r#type = 2)),
+                "duplicate key `type` in `override(..)`",
+            ),
+            (
+                quote!(sub = "a", path(r#sub = "b")),
+                "duplicate check of `sub`",
+            ),
+            (
+                quote!(path(r#org = "a", org = "b")),
+                "duplicate check of this claim",
+            ),
+            (
+                quote!(location(r#header, header)),
+                "duplicate location `header`",
+            ),
             (quote!(fresh, r#fresh), "duplicate argument `fresh`"),
-            (quote!(r#refersh), "unknown argument `refersh`; did you mean `refresh`?"),
+            (
+                quote!(r#refersh),
+                "unknown argument `refersh`; did you mean `refresh`?",
+            ),
         ] {
             let err = parse(tokens).err().unwrap();
             assert!(err.contains(needle), "{err} lacks {needle}");
@@ -915,9 +960,7 @@ mod tests {
         );
         let err = parse(quote!(fresh, tenant = "acme")).err().unwrap();
         assert!(
-            err.contains(
-                "did you mean `scope(tenant = \"acme\")` or `claims(tenant = \"acme\")`?"
-            ),
+            err.contains("did you mean `scope(tenant = \"acme\")` or `claims(tenant = \"acme\")`?"),
             "{err}"
         );
         // A misspelt argument keeps its suggestion.
@@ -948,7 +991,10 @@ mod tests {
         // A missing comma is still one.
         let cx = Ctxt::new();
         let (_, parsed) = Args::parse(quote!(admin fresh), &cx);
-        assert_eq!(parsed.err().unwrap().to_string(), "expected `,` between arguments");
+        assert_eq!(
+            parsed.err().unwrap().to_string(),
+            "expected `,` between arguments"
+        );
         cx.check().err().unwrap();
     }
 

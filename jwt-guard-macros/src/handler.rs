@@ -516,7 +516,10 @@ mod tests {
                     async fn h(Path(p): Path<Params>) {}
                 ),
             );
-            assert!(err.contains("is not a path parameter of this handler"), "{err}");
+            assert!(
+                err.contains("is not a path parameter of this handler"),
+                "{err}"
+            );
         }
     }
 

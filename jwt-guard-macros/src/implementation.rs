@@ -141,7 +141,7 @@ mod tests {
                 claims(r#tenant = "acme"), override(r#root = true), location(r#cookie),
             ),
             quote!(
-                async fn h(Path((user, r#kind)): Path<(String, String)>) {}
+                async fn r#match(Path((user, r#kind)): Path<(String, String)>) {}
             ),
         )
         .to_string();
@@ -149,7 +149,8 @@ mod tests {
         for name in ["team", "kind", "admin", "tenant", "root"] {
             assert!(out.contains(&format!("\"{name}\"")), "{name}: {out}");
         }
-        let generated = &out[..out.find("async fn h").unwrap()];
+        assert!(out.contains("struct __jwt_guard_match"), "{out}");
+        let generated = &out[..out.find("async fn r#match").unwrap()];
         assert!(!generated.contains("r#"), "{generated}");
     }
 
@@ -266,8 +267,9 @@ mod tests {
         let mut tokens: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
         // `#[require_token]` and the item after it.
         let item: TokenStream = tokens.drain(2..).collect();
-        let out: Vec<proc_macro2::TokenTree> =
-            require_token_impl(TokenStream::new(), item).into_iter().collect();
+        let out: Vec<proc_macro2::TokenTree> = require_token_impl(TokenStream::new(), item)
+            .into_iter()
+            .collect();
         let at = out
             .windows(2)
             .position(|w| matches!(&w[0], proc_macro2::TokenTree::Ident(i) if i == "compile_error"))
@@ -280,7 +282,11 @@ mod tests {
     fn not_a_function_is_reported_at_the_item() {
         for (source, start, end) in [
             ("#[require_token]\npub struct Handler;", (2, 4), (2, 18)),
-            ("#[require_token]\n#[derive(Clone)] enum E { A }", (2, 17), (2, 23)),
+            (
+                "#[require_token]\n#[derive(Clone)] enum E { A }",
+                (2, 17),
+                (2, 23),
+            ),
             ("#[require_token]\nimpl Api {}", (2, 0), (2, 8)),
             ("#[require_token]\nasync fn h(&self);", (2, 0), (2, 17)),
             ("#[require_token]\nextern \"C\" {}", (2, 0), (2, 6)),

@@ -75,7 +75,9 @@ const RESERVED_CLAIMS: &[Reserved] = &[
 /// The reserved claim of this name. Names are read unraw'd, so `r#type` is
 /// `type` here.
 fn reserved(claim: &str) -> Option<&'static Reserved> {
-    RESERVED_CLAIMS.iter().find(|reserved| reserved.name == claim)
+    RESERVED_CLAIMS
+        .iter()
+        .find(|reserved| reserved.name == claim)
 }
 
 /// Checks what each argument says on its own. Runs on whatever was read, even
@@ -318,7 +320,10 @@ mod tests {
                 err.starts_with(&format!("`optional` cannot be combined with {names}: ")),
                 "{err}"
             );
-            assert!(err.contains("a request without a token would pass"), "{err}");
+            assert!(
+                err.contains("a request without a token would pass"),
+                "{err}"
+            );
             assert!(err.contains("take `Option<Token>`"), "{err}");
             assert_eq!(err.lines().count(), 1, "one error per `optional`: {err}");
         }
