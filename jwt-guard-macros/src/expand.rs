@@ -80,15 +80,22 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
             .map_or(&[], |g| g.entries.as_slice()),
     );
 
-    // `Path<Struct>` parameters: the compiler proves the field exists, and
-    // its error points at the attribute's string.
+    // `Path<Struct>` parameters: the compiler proves the field exists. A
+    // missing one is its error E0609, at the attribute's string: "no field
+    // `user` on type `Params`", with the fields the struct has. No message
+    // of ours can replace it: a macro cannot see the struct, and a trait
+    // cannot tell whether a field exists.
     let field_checks = handler.field_checks.iter().map(|check| {
         let ty = &check.ty;
         let field = &check.field;
         quote_spanned! {field.span()=>
             const _: () = {
-                #[allow(dead_code, clippy::no_effect_underscore_binding)]
-                fn __jwt_guard_has_field(params: &#ty) {
+                #[allow(
+                    dead_code,
+                    clippy::no_effect_underscore_binding,
+                    clippy::needless_pass_by_value
+                )]
+                fn __jwt_guard_has_field(params: #ty) {
                     let _ = &params.#field;
                 }
             };

@@ -14,6 +14,8 @@ const MAX_EXTRACTORS: usize = 16;
 /// A check the compiler makes for us: the `Path<T>` struct has this field.
 pub(crate) struct FieldCheck {
     pub(crate) ty: Type,
+    /// The field, spanned on the attribute's string; raw (`r#type`) when
+    /// the name is a keyword.
     pub(crate) field: Ident,
 }
 
@@ -50,6 +52,17 @@ struct Bound {
     names: Vec<(String, Binding)>,
     /// `Path<Struct>` bound whole: its fields are checked by the compiler.
     structs: Vec<Type>,
+    /// Names bound to several parameters at once, which the guard cannot
+    /// compare with a claim.
+    wholes: Vec<(String, Whole)>,
+}
+
+/// A name bound to more than one path parameter.
+enum Whole {
+    /// `Path(p): Path<(A, B)>`: a tuple of `of` parameters.
+    Tuple { of: usize },
+    /// `Path(v): Path<Vec<String>>` and other collections.
+    Collection,
 }
 
 pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
@@ -61,16 +74,26 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
         );
     }
     if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
-        cx.error_at(
-            receiver.span(),
-            "`#[require_token]` goes on a free `async fn` handler, not on a method taking `self`",
+        cx.error_spanned(
+            receiver,
+            "`#[require_token]` goes on a free `async fn` handler, not on a method taking `self`: \
+             move it out of the `impl` block and take what it needs as extractors, \
+             e.g. `State(state): State<AppState>`",
         );
     }
     if sig.inputs.len() >= MAX_EXTRACTORS {
-        cx.error_at(
-            sig.inputs.span(),
-            "axum handlers take at most 16 extractors and `#[require_token]` adds one: \
-             group some of them into a struct",
+        // From the first extractor the guard leaves no room for to the last.
+        let over: Vec<&FnArg> = sig.inputs.iter().skip(MAX_EXTRACTORS - 1).collect();
+        cx.error_spanned(
+            quote::quote!(#(#over)*),
+            format!(
+                "too many extractors: axum handlers take at most {MAX_EXTRACTORS} and \
+                 `#[require_token]` adds one, so a guarded handler takes at most {}, and this \
+                 one takes {}; group some of them in a tuple, \
+                 e.g. `(State(db), Query(page)): (State<Db>, Query<Page>)`",
+                MAX_EXTRACTORS - 1,
+                sig.inputs.len(),
+            ),
         );
     }
 
@@ -111,10 +134,14 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
                 let Some(ident) = &check.param_ident else {
                     continue;
                 };
-                if let Some(ty) = bound.structs.first() {
+                if let Some((_, whole)) = bound.wholes.iter().find(|(name, _)| *name == param) {
+                    whole_error(check, whole, cx);
+                } else if let Some(ty) = bound.structs.first()
+                    && let Some(field) = field_name(ident)
+                {
                     handler.field_checks.push(FieldCheck {
                         ty: ty.clone(),
-                        field: ident.clone(),
+                        field,
                     });
                     handler.bindings.push(Binding::Name);
                 } else {
@@ -134,8 +161,13 @@ fn bind(pattern: &Pat, ty: &Type, bound: &mut Bound) {
         Type::Group(group) => bind(pattern, &group.elem, bound),
         // `Path((a, b))`: by position, as axum reads a tuple.
         Type::Tuple(tuple) => {
-            let Pat::Tuple(elems) = pattern else { return };
             let of = tuple.elems.len();
+            let Pat::Tuple(elems) = pattern else {
+                if let Some(name) = ident_of(pattern) {
+                    bound.wholes.push((name, Whole::Tuple { of }));
+                }
+                return;
+            };
             let rest = elems
                 .elems
                 .iter()
@@ -160,7 +192,11 @@ fn bind(pattern: &Pat, ty: &Type, bound: &mut Bound) {
                     .push((name, Binding::Position { index: 0, of: 1 }));
             }
         }
-        _ if is_one_of(ty, COLLECTIONS) => {}
+        _ if is_one_of(ty, COLLECTIONS) => {
+            if let Some(name) = ident_of(pattern) {
+                bound.wholes.push((name, Whole::Collection));
+            }
+        }
         // A struct of named parameters.
         _ => match pattern {
             Pat::Ident(_) => bound.structs.push(ty.clone()),
@@ -173,6 +209,19 @@ fn bind(pattern: &Pat, ty: &Type, bound: &mut Bound) {
             }
             _ => {}
         },
+    }
+}
+
+/// `name` as a field of a struct: raw if it is a keyword (`r#type`); `None`
+/// for the names no field can have (`self`, `Self`, `super`, `crate`).
+fn field_name(name: &Ident) -> Option<Ident> {
+    let text = name.to_string();
+    if syn::parse_str::<Ident>(&text).is_ok() {
+        Some(name.clone())
+    } else if matches!(text.as_str(), "self" | "Self" | "super" | "crate" | "_") {
+        None
+    } else {
+        Some(Ident::new_raw(&text, name.span()))
     }
 }
 
@@ -204,6 +253,31 @@ fn unbound_error(check: &PathCheck, bound: &[(String, Binding)], cx: &Ctxt) {
         let names: Vec<String> = bound.iter().map(|(b, _)| format!("`{b}`")).collect();
         message.push_str(&format!(" (its `Path` binds {})", names.join(", ")));
     }
+    cx.error_at(check.param.span(), message);
+}
+
+/// `p` names several parameters at once, which no claim can equal.
+fn whole_error(check: &PathCheck, whole: &Whole, cx: &Ctxt) {
+    let name = check.param.value();
+    let message = match whole {
+        Whole::Tuple { of } => {
+            let names: Vec<String> = (b'a'..=b'z')
+                .cycle()
+                .take(*of)
+                .map(|c| char::from(c).to_string())
+                .collect();
+            format!(
+                "`{name}` is the whole tuple of {of} path parameters, not one of them: \
+                 destructure it, e.g. `Path(({}))`, and name the element the claim must equal",
+                names.join(", ")
+            )
+        }
+        Whole::Collection => format!(
+            "`{name}` holds every path parameter, not one of them: take them as a tuple, \
+             e.g. `Path((org, user)): Path<(String, String)>`, and name the element the claim \
+             must equal"
+        ),
+    };
     cx.error_at(check.param.span(), message);
 }
 
@@ -239,6 +313,7 @@ fn is_bare_token(ty: &Type) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ctxt::messages;
     use super::*;
     use quote::quote;
 
@@ -251,8 +326,16 @@ mod tests {
         parsed.unwrap();
         let item: ItemFn = syn::parse2(item).unwrap();
         let handler = check(&item, &args, &cx);
-        cx.check().map_err(|e| e.to_string())?;
+        cx.check().map_err(|e| messages(&e))?;
         Ok(handler)
+    }
+
+    /// Every message of a handler that does not pass.
+    fn fails(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {
+        match run(attr, item) {
+            Ok(_) => panic!("passes"),
+            Err(err) => err,
+        }
     }
 
     #[test]
@@ -289,6 +372,174 @@ mod tests {
         assert_eq!(handler.field_checks[0].field, "user");
     }
 
+    /// The binding of each path check, in the order written.
+    fn bindings(attr: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> Vec<Binding> {
+        match run(attr, item) {
+            Ok(handler) => handler.bindings,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    const fn at(index: usize, of: usize) -> Binding {
+        Binding::Position { index, of }
+    }
+
+    #[test]
+    fn each_shape_of_path_binds_as_axum_reads_it() {
+        // A scalar: the route's one parameter.
+        assert_eq!(
+            bindings(
+                quote!(sub = "user"),
+                quote!(
+                    async fn h(Path(user): Path<String>) {}
+                ),
+            ),
+            [at(0, 1)]
+        );
+        // A tuple: by position.
+        assert_eq!(
+            bindings(
+                quote!(sub = "user"),
+                quote!(
+                    async fn h(Path((org, user)): Path<(String, String)>) {}
+                ),
+            ),
+            [at(1, 2)]
+        );
+        // Checks written in the reverse order of the tuple.
+        assert_eq!(
+            bindings(
+                quote!(path(a = "y", b = "x")),
+                quote!(
+                    async fn h(Path((x, y)): Path<(String, u64)>) {}
+                ),
+            ),
+            [at(1, 2), at(0, 2)]
+        );
+        // `..` first, last, in the middle: elements after it count from the end.
+        assert_eq!(
+            bindings(
+                quote!(sub = "user"),
+                quote!(
+                    async fn h(Path((.., user)): Path<(String, String, String)>) {}
+                ),
+            ),
+            [at(2, 3)]
+        );
+        assert_eq!(
+            bindings(
+                quote!(sub = "org"),
+                quote!(
+                    async fn h(Path((org, ..)): Path<(String, String, String)>) {}
+                ),
+            ),
+            [at(0, 3)]
+        );
+        assert_eq!(
+            bindings(
+                quote!(path(org_id = "org", sub = "user")),
+                quote!(
+                    async fn h(Path((org, .., user)): Path<(String, u8, u8, String)>) {}
+                ),
+            ),
+            [at(0, 4), at(3, 4)]
+        );
+        assert_eq!(
+            bindings(
+                quote!(path(a = "b", c = "d")),
+                quote!(
+                    async fn h(Path((_, b, .., d, _)): Path<(u8, u8, u8, u8, u8, u8)>) {}
+                ),
+            ),
+            [at(1, 6), at(4, 6)]
+        );
+        // Patterns around the name: `ref`, `mut`, `&`, a type, parentheses.
+        assert_eq!(
+            bindings(
+                quote!(path(a = "x", b = "y")),
+                quote!(
+                    async fn h(Path((ref x, (mut y))): Path<(String, String)>) {}
+                ),
+            ),
+            [at(0, 2), at(1, 2)]
+        );
+        // A raw identifier binds the name it holds.
+        assert_eq!(
+            bindings(
+                quote!(path(team = "type")),
+                quote!(
+                    async fn h(Path(r#type): Path<String>) {}
+                ),
+            ),
+            [at(0, 1)]
+        );
+        assert_eq!(
+            bindings(
+                quote!(sub = "type"),
+                quote!(
+                    async fn h(Path((org, r#type)): Path<(String, String)>) {}
+                ),
+            ),
+            [at(1, 2)]
+        );
+        // A struct: by name, destructured (a field renamed is still read by
+        // its name) or whole.
+        for item in [
+            quote!(
+                async fn h(Path(Params { user, .. }): Path<Params>) {}
+            ),
+            quote!(
+                async fn h(Path(Params { user: u, .. }): Path<Params>) {}
+            ),
+            quote!(
+                async fn h(Path(params): Path<Params>) {}
+            ),
+        ] {
+            assert_eq!(bindings(quote!(sub = "user"), item), [Binding::Name]);
+        }
+    }
+
+    #[test]
+    fn a_field_named_by_a_keyword_is_raw() {
+        let handler = run(
+            quote!(path(kind = "type")),
+            quote!(
+                async fn h(Path(p): Path<Params>) {}
+            ),
+        )
+        .unwrap();
+        assert_eq!(handler.field_checks[0].field, "r#type");
+        for name in ["self", "Self", "super", "crate"] {
+            let err = fails(
+                quote!(sub = #name),
+                quote!(
+                    async fn h(Path(p): Path<Params>) {}
+                ),
+            );
+            assert!(
+                err.contains("is not a path parameter of this handler"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_method_is_reported_at_its_whole_receiver() {
+        let cx = Ctxt::new();
+        let item: ItemFn = syn::parse_str("async fn h(&'a mut self) {}").unwrap();
+        check(&item, &Args::default(), &cx);
+        let error = cx.check().err().unwrap();
+        assert!(error.to_string().contains("not on a method taking `self`"));
+        // The compiler cannot join spans on stable: it underlines from the
+        // span of the error's first token to that of its last, which must be
+        // `&` and `self`, not the one span of a single token.
+        let tokens: Vec<_> = error.to_compile_error().into_iter().collect();
+        let first = tokens.first().unwrap().span();
+        let last = tokens.last().unwrap().span();
+        assert_eq!((first.start().column, first.end().column), (11, 12), "`&`");
+        assert_eq!((last.start().column, last.end().column), (19, 23), "`self`");
+    }
+
     #[test]
     fn signature_mistakes() {
         let err = run(
@@ -318,5 +569,74 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.contains("Option<Token>"), "{err}");
+    }
+
+    #[test]
+    fn a_name_bound_to_several_parameters_is_not_one() {
+        let err = fails(
+            quote!(sub = "p"),
+            quote!(
+                async fn h(Path(p): Path<(String, String)>) {}
+            ),
+        );
+        assert_eq!(
+            err,
+            "`p` is the whole tuple of 2 path parameters, not one of them: destructure it, \
+             e.g. `Path((a, b))`, and name the element the claim must equal"
+        );
+        let err = fails(
+            quote!(path(org = "p")),
+            quote!(
+                async fn h(Path(ref p): Path<(String, u64, String)>) {}
+            ),
+        );
+        assert!(err.contains("e.g. `Path((a, b, c))`"), "{err}");
+        let err = fails(
+            quote!(sub = "all"),
+            quote!(
+                async fn h(Path(all): Path<Vec<String>>) {}
+            ),
+        );
+        assert!(err.starts_with("`all` holds every path parameter"), "{err}");
+    }
+
+    #[test]
+    fn a_name_bound_twice_is_refused() {
+        let err = fails(
+            quote!(sub = "user"),
+            quote!(
+                async fn h(
+                    Path(user): Path<String>,
+                    Path(Params { user: name, .. }): Path<Params>,
+                ) {
+                }
+            ),
+        );
+        assert!(
+            err.starts_with("`user` is bound by more than one `Path` extractor"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn axum_takes_sixteen_extractors_and_the_guard_is_one() {
+        let inputs = |n: usize| -> Vec<proc_macro2::TokenStream> {
+            (0..n)
+                .map(|i| {
+                    let name = quote::format_ident!("e{i}");
+                    quote!(#name: Extension<u8>)
+                })
+                .collect()
+        };
+        let fifteen = inputs(15);
+        run(quote!(), quote!(async fn h(#(#fifteen),*) {})).unwrap();
+        let sixteen = inputs(16);
+        let err = fails(quote!(), quote!(async fn h(#(#sixteen),*) {}));
+        assert_eq!(
+            err,
+            "too many extractors: axum handlers take at most 16 and `#[require_token]` adds one, \
+             so a guarded handler takes at most 15, and this one takes 16; group some of them in \
+             a tuple, e.g. `(State(db), Query(page)): (State<Db>, Query<Page>)`"
+        );
     }
 }
