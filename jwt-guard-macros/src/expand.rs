@@ -5,10 +5,11 @@
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
 use syn::{FnArg, ItemFn, LitStr, parse_quote_spanned};
 
 use super::args::{Args, Entry, Location, Scope, Value};
-use super::handler::{Binding, Handler};
+use super::handler::{Binding, Handler, is_token, option_of_token};
 
 pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenStream {
     let marker = format_ident!("__jwt_guard_{}", item.sig.ident);
@@ -36,6 +37,13 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
         }
         None => quote!(::core::option::Option::None),
     };
+    // Every path check has its binding, or the handler check reported why
+    // not and expansion is never reached; a path check is never dropped.
+    if handler.bindings.len() != args.path.len() {
+        return quote! {
+            ::core::compile_error!("`#[require_token]`: a path check has no binding; please report this");
+        };
+    }
     let path = args
         .path
         .iter()
@@ -102,6 +110,35 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
         }
     });
 
+    // `Token` and `Option<Token>` arguments read what this guard accepted,
+    // never another check of the request: `GuardedToken(token, _):
+    // GuardedToken<Marker, Token>`, the binding unchanged for the body.
+    let mut token_checks = Vec::new();
+    for input in &mut item.sig.inputs {
+        let FnArg::Typed(arg) = input else { continue };
+        let (wrapper, token_ty) = if is_token(&arg.ty) {
+            (quote!(GuardedToken), (*arg.ty).clone())
+        } else if let Some(inner) = option_of_token(&arg.ty) {
+            (quote!(GuardedOption), inner.clone())
+        } else {
+            continue;
+        };
+        let span = arg.ty.span();
+        let pat = &arg.pat;
+        *arg.pat = parse_quote_spanned! {span=>
+            #private::#wrapper(#pat, _)
+        };
+        *arg.ty = parse_quote_spanned! {span=>
+            #private::#wrapper<#marker, #token_ty>
+        };
+        token_checks.push(quote_spanned! {token_ty.span()=>
+            const _: () = {
+                fn __jwt_guard_is_token<T: #private::IsToken>() {}
+                let _ = __jwt_guard_is_token::<#token_ty>;
+            };
+        });
+    }
+
     let guard = syn::Ident::new("__jwt_guard", Span::mixed_site());
     let guard_arg: FnArg = parse_quote_spanned! {Span::mixed_site()=>
         #guard: #private::Guard<#marker>
@@ -128,6 +165,8 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
         }
 
         #(#field_checks)*
+
+        #(#token_checks)*
 
         #item
     }

@@ -100,7 +100,7 @@ pub(crate) fn check(item: &ItemFn, args: &Args, cx: &Ctxt) -> Handler {
     let mut bound = Bound::default();
     for input in &sig.inputs {
         let FnArg::Typed(arg) = input else { continue };
-        if args.optional.is_some() && is_bare_token(&arg.ty) {
+        if args.optional.is_some() && is_token(&arg.ty) {
             cx.error_at(
                 arg.ty.span(),
                 "with `optional` the token may be absent: take `Option<Token>` instead of `Token`",
@@ -307,8 +307,24 @@ fn is_one_of(ty: &Type, names: &[&str]) -> bool {
     last_segment(ty).is_some_and(|segment| names.iter().any(|s| segment.ident == s))
 }
 
-fn is_bare_token(ty: &Type) -> bool {
+/// A type named `Token` (any path ending in it, without generics).
+pub(crate) fn is_token(ty: &Type) -> bool {
     last_segment(ty).is_some_and(|segment| segment.ident == "Token" && segment.arguments.is_none())
+}
+
+/// `T` of an `Option<T>` whose `T` is named `Token`.
+pub(crate) fn option_of_token(ty: &Type) -> Option<&Type> {
+    let segment = last_segment(ty)?;
+    if segment.ident != "Option" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(generics) = &segment.arguments else {
+        return None;
+    };
+    match generics.args.iter().collect::<Vec<_>>().as_slice() {
+        [syn::GenericArgument::Type(inner)] if is_token(inner) => Some(inner),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -54,9 +54,9 @@ struct Verified {
 
 impl Verified {
     /// For the `Token` of the handler whose guard made it: the very same
-    /// requirement, checked by the request's manager.
-    fn answers_guard(&self, manager: &TokenManager, requirement: TypeId) -> bool {
-        self.manager.is(manager) && self.requirement == requirement
+    /// requirement `R`, checked by the request's manager.
+    fn answers_guard<R: Requirement>(&self, manager: &TokenManager) -> bool {
+        self.manager.is(manager) && self.requirement == TypeId::of::<R>()
     }
 
     /// For a `Token` without a guard of its own (in a middleware, or in a
@@ -142,16 +142,13 @@ async fn verified<R: Requirement>(
     }
 }
 
-/// The token a `Token` extractor answers with: `None` (an `optional`
-/// check found none) is a refusal.
-fn required(parts: &Parts, token: Option<Token>) -> Result<Token, Response> {
-    token.ok_or_else(|| {
-        // An optional check found no token, but the handler asks for one.
-        match manager_of(parts) {
-            Some(manager) => reject(&manager, &AuthError::Missing),
-            None => no_manager(),
-        }
-    })
+/// The refusal of a `Token` extractor when an `optional` check found no
+/// token but the handler asks for one.
+fn missing(parts: &Parts) -> Response {
+    match manager_of(parts) {
+        Some(manager) => reject(&manager, &AuthError::Missing),
+        None => no_manager(),
+    }
 }
 
 /// The order of checks, steps 1 to 10.
@@ -238,7 +235,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Token {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let token = verified::<Bare>(parts, Verified::answers_default).await?;
-        required(parts, token)
+        token.ok_or_else(|| missing(parts))
     }
 }
 
@@ -254,38 +251,51 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Token {
     }
 }
 
+/// The type a guarded handler's argument written `Token` must be: the
+/// expansion reads such an argument through its own guard, and checks that
+/// the name means jwt-guard's `Token`.
+#[diagnostic::on_unimplemented(
+    message = "`#[require_token]` reads an argument of type `Token` as jwt-guard's `Token`, and `{Self}` is another type",
+    label = "not `jwt_guard::Token`",
+    note = "import `jwt_guard::Token`, or give your own type another name"
+)]
+pub trait IsToken: Sized {
+    /// The argument, from the verified token.
+    fn from_token(token: Token) -> Self;
+}
+
+impl IsToken for Token {
+    fn from_token(token: Token) -> Self {
+        token
+    }
+}
+
 /// A guarded handler's `Token` argument, as the expansion rewrites it: the
 /// token its own guard `R` accepted, never another check's.
-pub struct GuardedToken<R: Requirement>(pub Token, pub PhantomData<fn() -> R>);
+pub struct GuardedToken<R: Requirement, T = Token>(pub T, pub PhantomData<fn() -> R>);
 
-impl<S: Send + Sync, R: Requirement> FromRequestParts<S> for GuardedToken<R> {
+impl<S: Send + Sync, R: Requirement, T: IsToken> FromRequestParts<S> for GuardedToken<R, T> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let requirement = TypeId::of::<R>();
-        let token = verified::<R>(parts, |found, manager| {
-            found.answers_guard(manager, requirement)
-        })
-        .await?;
-        Ok(Self(required(parts, token)?, PhantomData))
+        match verified::<R>(parts, Verified::answers_guard::<R>).await? {
+            Some(token) => Ok(Self(T::from_token(token), PhantomData)),
+            None => Err(missing(parts)),
+        }
     }
 }
 
 /// A guarded handler's `Option<Token>` argument, as the expansion rewrites
 /// it: the token its own guard `R` accepted, or `None` when that
 /// `optional` guard found none.
-pub struct GuardedOption<R: Requirement>(pub Option<Token>, pub PhantomData<fn() -> R>);
+pub struct GuardedOption<R: Requirement, T = Token>(pub Option<T>, pub PhantomData<fn() -> R>);
 
-impl<S: Send + Sync, R: Requirement> FromRequestParts<S> for GuardedOption<R> {
+impl<S: Send + Sync, R: Requirement, T: IsToken> FromRequestParts<S> for GuardedOption<R, T> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let requirement = TypeId::of::<R>();
-        let token = verified::<R>(parts, |found, manager| {
-            found.answers_guard(manager, requirement)
-        })
-        .await?;
-        Ok(Self(token, PhantomData))
+        let token = verified::<R>(parts, Verified::answers_guard::<R>).await?;
+        Ok(Self(token.map(T::from_token), PhantomData))
     }
 }
 

@@ -368,18 +368,26 @@ mod tests {
         // Revoked again for longer: kept past its first expiry.
         block(store.revoke_token("old0", t0 + Duration::from_secs(3600), t0)).unwrap();
         assert_eq!(store.len(), 101);
+        // Expired, but within the purge margin (a clock stepped forward may
+        // step back): kept.
+        let soon = t0 + PURGE_MARGIN - Duration::from_secs(1);
+        for i in 0..1000 {
+            block(store.revoke_token(&format!("soon{i}"), soon + PURGE_MARGIN * 9, soon)).unwrap();
+        }
+        assert_eq!(store.len(), 101 + 1000);
         // Expired for longer than the purge margin.
         let later = t0 + PURGE_MARGIN + Duration::from_secs(10);
         let until = later + Duration::from_secs(60);
         for i in 0..1000 {
             block(store.revoke_token(&format!("new{i}"), until, later)).unwrap();
         }
-        for i in 0..100 {
+        // (Enough writes that every shard gets some, whatever the hash.)
+        for i in 0..1000 {
             block(store.revoke_subject(&format!("sub{i}"), later, until, later)).unwrap();
         }
         // Each write purged up to two expired entries of its shard: every
         // expired one is gone, the extended one and the live ones are kept.
-        assert_eq!(store.len(), 1 + 1000 + 100);
+        assert_eq!(store.len(), 1 + 1000 + 1000 + 1000);
     }
 
     #[test]

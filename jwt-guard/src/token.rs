@@ -15,9 +15,13 @@ use crate::kind::TokenKind;
 /// revocation have been checked, and the handler's requirement met.
 ///
 /// Take it as a handler parameter after `#[require_token]` (or
-/// `Option<Token>` after `#[require_token(optional)]`). Used without the
-/// attribute, `Token` verifies on its own and requires a valid access token,
-/// as a bare `#[require_token]` does. Cheap to clone.
+/// `Option<Token>` after `#[require_token(optional)]`): it is the token that
+/// handler's own guard accepted. The attribute recognizes the parameter by
+/// the type name `Token` (by any path) and checks at compile time that it
+/// is this type. Used without the attribute (in a middleware, say), `Token`
+/// reuses an earlier check of the request only when that one asked at least
+/// as much, and otherwise verifies on its own, requiring a valid access
+/// token as a bare `#[require_token]` does. Cheap to clone.
 ///
 /// ```
 /// use jwt_guard::{Token, require_token};

@@ -279,6 +279,9 @@ async fn a_verification_answers_only_for_its_manager_and_requirement() {
         Some(r#"Bearer realm="test""#),
         "no token where the manager looks"
     );
+    // The control: an access token from the manager's locations, forwarded.
+    let reply = get_with(&app, "/forward-access", &outer_token).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
     // Passed on to a fallback, or to a handler service, where the route
     // stays the guard's own.
     let fallback: Router = Router::new().fallback(plain);
@@ -304,7 +307,4 @@ async fn a_verification_answers_only_for_its_manager_and_requirement() {
         &invalid_token("refresh token used where an access token is required"),
         Some(refresh.as_str()),
     );
-    // The control: an access token from the manager's locations, forwarded.
-    let reply = get_with(&app, "/forward-access", &outer_token).await;
-    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
 }
