@@ -23,13 +23,14 @@ pub(crate) enum Value {
 
 /// `key = literal`, inside `scope(..)`, `claims(..)` or `override(..)`.
 pub(crate) struct Entry {
+    /// Unraw'd, as every name read by [`parse_name`].
     pub(crate) key: Ident,
     pub(crate) value: Value,
 }
 
 /// `sub = "p"` or one entry of `path(claim = "p")`.
 pub(crate) struct PathCheck {
-    /// The claim, such as `sub`.
+    /// The claim, such as `sub`; unraw'd.
     pub(crate) claim: Ident,
     /// The path parameter as written.
     pub(crate) param: LitStr,
@@ -68,6 +69,8 @@ pub(crate) struct Args {
     pub(crate) optional: Option<Ident>,
     /// `sub = ".."` and the entries of `path(..)`, in the order written.
     pub(crate) path: Vec<PathCheck>,
+    /// The `sub` of `sub = ".."`, the first if it is repeated.
+    pub(crate) sub_keyword: Option<Ident>,
     pub(crate) path_keyword: Option<Ident>,
     pub(crate) scope: Option<Scope>,
     pub(crate) claims: Option<Group<Entry>>,
@@ -149,7 +152,7 @@ impl Args {
 
     fn parse_all(&mut self, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
         while !input.is_empty() {
-            let key = input.call(Ident::parse_any)?;
+            let key = parse_name(input)?;
             match ARGS.iter().find(|arg| key == arg.name) {
                 Some(arg) => (arg.parse)(self, &key, input, cx)?,
                 None => skip_unknown(&key, input, cx)?,
@@ -215,21 +218,45 @@ fn expected() -> String {
     format!("expected one of {}", forms.join(", "))
 }
 
-/// Reports an unknown argument and skips its value, so the next one still
-/// parses.
+/// Reports an unknown argument and skips its value (`= ..` up to the next
+/// comma, or a `(..)`), so the next argument still parses.
+///
+/// A misspelt argument is offered the argument it is close to. Otherwise a
+/// bare word (`admin`) or a `key = literal` is most likely a value the
+/// token must hold, and is offered as an entry of `scope(..)`.
 fn skip_unknown(key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -> syn::Result<()> {
+    let mut value = TokenStream::new();
+    let has_value = input.peek(Token![=]);
+    let has_list = input.peek(syn::token::Paren);
+    if has_value {
+        input.parse::<Token![=]>()?;
+        while !input.is_empty() && !input.peek(Token![,]) {
+            value.extend([input.parse::<proc_macro2::TokenTree>()?]);
+        }
+    } else if has_list {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    let suggestion = match closest(&key.to_string()) {
+        Some(close) => Some(format!("`{close}`")),
+        None if !has_value && !has_list => Some(format!("`scope({key} = true)`")),
+        // Values the attribute takes: a bool, an integer or a string.
+        None if has_value => match syn::parse2::<syn::Lit>(value) {
+            Ok(syn::Lit::Bool(b)) => Some(b.value.to_string()),
+            Ok(syn::Lit::Int(i)) => Some(i.to_string()),
+            Ok(syn::Lit::Str(s)) => Some(quote::ToTokens::to_token_stream(&s).to_string()),
+            _ => None,
+        }
+        .map(|lit| format!("`scope({key} = {lit})` or `claims({key} = {lit})`")),
+        None => None,
+    };
     let expected = expected();
-    let message = match closest(&key.to_string()) {
-        Some(close) => format!("unknown argument `{key}`; did you mean `{close}`? {expected}"),
+    let message = match suggestion {
+        Some(suggestion) => {
+            format!("unknown argument `{key}`; did you mean {suggestion}? {expected}")
+        }
         None => format!("unknown argument `{key}`; {expected}"),
     };
     cx.error_at(key.span(), message);
-    if input.peek(Token![=]) {
-        input.parse::<Token![=]>()?;
-        input.parse::<proc_macro2::TokenTree>()?;
-    } else if input.peek(syn::token::Paren) {
-        input.parse::<proc_macro2::TokenTree>()?;
-    }
     Ok(())
 }
 
@@ -268,13 +295,16 @@ fn parse_flag(
             format!("`{key}` takes no value: write `{key}`"),
         ));
     }
+    // A repeated flag is reported at its second occurrence; what it means
+    // is checked at its first.
     if slot.is_some() {
         cx.error_at(
             key.span(),
             format!("duplicate argument `{key}`; write it once"),
         );
+    } else {
+        *slot = Some(key.clone());
     }
-    *slot = Some(key.clone());
     Ok(())
 }
 
@@ -288,6 +318,7 @@ fn parse_sub(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) ->
     }
     input.parse::<Token![=]>()?;
     let param = parse_param(input, "sub")?;
+    args.sub_keyword.get_or_insert_with(|| key.clone());
     add_path(args, key.clone(), param, cx);
     Ok(())
 }
@@ -304,7 +335,7 @@ fn parse_path(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -
     args.path_keyword = Some(key.clone());
     let before = args.path.len();
     while !content.is_empty() {
-        let claim = content.call(Ident::parse_any)?;
+        let claim = parse_name(&content)?;
         content.parse::<Token![=]>().map_err(|e| {
             syn::Error::new(e.span(), format!("write `{claim} = \"<path parameter>\"`"))
         })?;
@@ -315,9 +346,11 @@ fn parse_path(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) -
         }
     }
     if args.path.len() == before {
-        cx.error_at(
-            key.span(),
-            "`path(..)` needs at least one `claim = \"<path parameter>\"`",
+        empty(
+            key,
+            "list each claim and the path parameter it must equal",
+            "path(org_id = \"org\")",
+            cx,
         );
     }
     Ok(())
@@ -376,9 +409,11 @@ fn parse_scope(args: &mut Args, key: &Ident, input: ParseStream<'_>, cx: &Ctxt) 
     } else {
         let entries = parse_entries(&content, "scope", cx)?;
         if entries.is_empty() {
-            cx.error_at(
-                key.span(),
-                "`scope(..)` needs at least one entry, e.g. `scope(admin = true)`",
+            empty(
+                key,
+                "list what the token's scope must hold",
+                "scope(admin = true)` or `scope(\"posts:write\")",
+                cx,
             );
         }
         let map = Group {
@@ -421,7 +456,13 @@ fn parse_claims(
     input: ParseStream<'_>,
     cx: &Ctxt,
 ) -> syn::Result<()> {
-    let entries = parse_entry_list(key, input, "claims(tenant = \"acme\")", cx)?;
+    let entries = parse_entry_list(
+        key,
+        input,
+        "list the claims the token must hold",
+        "claims(tenant = \"acme\")",
+        cx,
+    )?;
     put_entry_list(&mut args.claims, key, entries, cx);
     Ok(())
 }
@@ -433,7 +474,13 @@ fn parse_override(
     input: ParseStream<'_>,
     cx: &Ctxt,
 ) -> syn::Result<()> {
-    let entries = parse_entry_list(key, input, "override(admin = true)", cx)?;
+    let entries = parse_entry_list(
+        key,
+        input,
+        "list what a token holds to skip the other checks",
+        "override(admin = true)",
+        cx,
+    )?;
     put_entry_list(&mut args.overrides, key, entries, cx);
     Ok(())
 }
@@ -442,18 +489,25 @@ fn parse_override(
 fn parse_entry_list(
     key: &Ident,
     input: ParseStream<'_>,
+    what: &str,
     example: &str,
     cx: &Ctxt,
 ) -> syn::Result<Vec<Entry>> {
     let content = parenthesized(key, input, example)?;
     let entries = parse_entries(&content, &key.to_string(), cx)?;
     if entries.is_empty() {
-        cx.error_at(
-            key.span(),
-            format!("`{key}(..)` needs at least one entry, e.g. `{example}`"),
-        );
+        empty(key, what, example, cx);
     }
     Ok(entries)
+}
+
+/// Reports a list argument written with nothing in it: `what` to list in
+/// it, and an `example`.
+fn empty(key: &Ident, what: &str, example: &str, cx: &Ctxt) {
+    cx.error_at(
+        key.span(),
+        format!("`{key}()` is empty: {what}, e.g. `{example}`"),
+    );
 }
 
 fn put_entry_list(slot: &mut Option<Group<Entry>>, key: &Ident, entries: Vec<Entry>, cx: &Ctxt) {
@@ -484,7 +538,7 @@ fn parse_location(
     let mut written = 0;
     while !content.is_empty() {
         written += 1;
-        let ident = content.call(Ident::parse_any)?;
+        let ident = parse_name(&content)?;
         let location = match ident.to_string().as_str() {
             "header" => Some(Location::Header),
             "cookie" => Some(Location::Cookie),
@@ -508,9 +562,11 @@ fn parse_location(
         }
     }
     if written == 0 {
-        cx.error_at(
-            key.span(),
-            "`location(..)` needs at least one of `header`, `cookie`, `query`",
+        empty(
+            key,
+            "list where the token is read, among `header`, `cookie` and `query`",
+            "location(cookie)",
+            cx,
         );
     }
     if args.locations.is_some() {
@@ -524,6 +580,14 @@ fn parse_location(
         },
     );
     Ok(())
+}
+
+/// A name of the attribute: an argument, a key, a claim or a location. It
+/// may be a keyword (`type`, `override`) and is unraw'd (`r#type` is
+/// `type`), so that every check, message and generated string sees the
+/// name the token holds.
+fn parse_name(input: ParseStream<'_>) -> syn::Result<Ident> {
+    input.call(Ident::parse_any).map(|name| name.unraw())
 }
 
 fn parenthesized<'a>(
@@ -556,7 +620,7 @@ fn parse_param(input: ParseStream<'_>, what: &str) -> syn::Result<LitStr> {
 fn parse_entries(content: ParseStream<'_>, group: &str, cx: &Ctxt) -> syn::Result<Vec<Entry>> {
     let mut entries: Vec<Entry> = Vec::new();
     while !content.is_empty() {
-        let key = content.call(Ident::parse_any)?;
+        let key = parse_name(content)?;
         content.parse::<Token![=]>().map_err(|e| {
             syn::Error::new(
                 e.span(),
@@ -604,7 +668,14 @@ fn parse_value(input: ParseStream<'_>) -> syn::Result<Value> {
                 i.base10_digits().to_owned()
             };
             let value = digits.parse::<i64>().map_err(|_| {
-                syn::Error::new(i.span(), "integer out of range: values are 64-bit signed")
+                syn::Error::new(
+                    i.span(),
+                    format!(
+                        "integer out of range: values are 64-bit signed integers, from {} to {}",
+                        i64::MIN,
+                        i64::MAX
+                    ),
+                )
             })?;
             Ok(Value::Int(value, i.span()))
         }
@@ -697,12 +768,51 @@ mod tests {
     #[test]
     fn list_mistakes() {
         for (tokens, needle) in [
-            (quote!(scope()), "at least one"),
+            (
+                quote!(scope()),
+                "`scope()` is empty: list what the token's scope must hold, e.g. `scope(admin = true)` or `scope(\"posts:write\")`",
+            ),
+            (
+                quote!(path()),
+                "`path()` is empty: list each claim and the path parameter it must equal, e.g. `path(org_id = \"org\")`",
+            ),
+            (
+                quote!(claims()),
+                "`claims()` is empty: list the claims the token must hold, e.g. `claims(tenant = \"acme\")`",
+            ),
+            (
+                quote!(override()),
+                "`override()` is empty: list what a token holds to skip the other checks, e.g. `override(admin = true)`",
+            ),
+            (
+                quote!(location()),
+                "`location()` is empty: list where the token is read, among `header`, `cookie` and `query`, e.g. `location(cookie)`",
+            ),
             (quote!(location(body)), "unknown location"),
+            (
+                quote!(claims(n = 9223372036854775808)),
+                "integer out of range: values are 64-bit signed integers, from -9223372036854775808 to 9223372036854775807",
+            ),
+            (
+                quote!(claims(n = -9223372036854775809)),
+                "integer out of range",
+            ),
         ] {
             let err = parse(tokens).err().unwrap();
             assert!(err.contains(needle), "{err} lacks {needle}");
         }
+    }
+
+    #[test]
+    fn integers_at_the_bounds_of_i64() {
+        let args = parse(quote!(claims(
+            min = -9223372036854775808,
+            max = 9223372036854775807
+        )))
+        .unwrap();
+        let entries = args.claims.unwrap().entries;
+        assert!(matches!(entries[0].value, Value::Int(i64::MIN, _)));
+        assert!(matches!(entries[1].value, Value::Int(i64::MAX, _)));
     }
 
     #[test]
@@ -719,6 +829,63 @@ mod tests {
         };
         assert_eq!(strings.entries.len(), 2);
         cx.check().unwrap();
+    }
+
+    #[test]
+    fn raw_identifiers_are_read_unraw_d() {
+        let args = parse(quote!(
+            r#fresh, path(r#type = "kind"), scope(r#admin = true), claims(r#tenant = "acme"),
+            override(r#root = true), location(r#cookie),
+        ))
+        .unwrap();
+        assert!(args.fresh.is_some());
+        assert_eq!(args.path[0].claim, "type");
+        let Some(Scope::Map(scope)) = args.scope else {
+            panic!("a scope map")
+        };
+        assert_eq!(scope.entries[0].key, "admin");
+        assert_eq!(args.claims.unwrap().entries[0].key, "tenant");
+        assert_eq!(args.overrides.unwrap().entries[0].key, "root");
+        assert!(args.locations.unwrap().entries[0].0 == Location::Cookie);
+    }
+
+    #[test]
+    fn a_raw_identifier_is_the_same_name() {
+        for (tokens, needle) in [
+            (
+                quote!(claims(r#a = 1, a = 2)),
+                "duplicate key `a` in `claims(..)`",
+            ),
+            (
+                quote!(scope(admin = 1, r#admin = 2)),
+                "duplicate key `admin` in `scope(..)`",
+            ),
+            (
+                quote!(override(r#type = 1, r#type = 2)),
+                "duplicate key `type` in `override(..)`",
+            ),
+            (
+                quote!(sub = "a", path(r#sub = "b")),
+                "duplicate check of `sub`",
+            ),
+            (
+                quote!(path(r#org = "a", org = "b")),
+                "duplicate check of this claim",
+            ),
+            (
+                quote!(location(r#header, header)),
+                "duplicate location `header`",
+            ),
+            (quote!(fresh, r#fresh), "duplicate argument `fresh`"),
+            (
+                quote!(r#refersh),
+                "unknown argument `refersh`; did you mean `refresh`?",
+            ),
+        ] {
+            let err = parse(tokens).err().unwrap();
+            assert!(err.contains(needle), "{err} lacks {needle}");
+            assert!(!err.contains("r#"), "{err}");
+        }
     }
 
     #[test]
@@ -777,8 +944,58 @@ mod tests {
              `fresh`, `optional`, `sub = \"..\"`, `path(..)`, `scope(..)`, `claims(..)`, \
              `override(..)`, `location(..)`"
         );
-        let err = parse(quote!(admin = true)).err().unwrap();
-        assert_eq!(err, format!("unknown argument `admin`; {}", expected()));
+        let err = parse(quote!(roles(admin))).err().unwrap();
+        assert_eq!(err, format!("unknown argument `roles`; {}", expected()));
+    }
+
+    #[test]
+    fn an_unknown_word_is_offered_as_a_scope_entry() {
+        let err = parse(quote!(admin)).err().unwrap();
+        assert_eq!(
+            err,
+            format!(
+                "unknown argument `admin`; did you mean `scope(admin = true)`? {}",
+                expected()
+            )
+        );
+        let err = parse(quote!(fresh, tenant = "acme")).err().unwrap();
+        assert!(
+            err.contains("did you mean `scope(tenant = \"acme\")` or `claims(tenant = \"acme\")`?"),
+            "{err}"
+        );
+        // A misspelt argument keeps its suggestion.
+        let err = parse(quote!(refersh)).err().unwrap();
+        assert!(err.contains("did you mean `refresh`?"), "{err}");
+        let err = parse(quote!(scopes(admin = true))).err().unwrap();
+        assert!(err.contains("did you mean `scope`?"), "{err}");
+        let err = parse(quote!(level = -1)).err().unwrap();
+        assert!(
+            err.contains("did you mean `scope(level = -1)` or `claims(level = -1)`?"),
+            "{err}"
+        );
+        // Neither a list nor a value the attribute does not take is guessed at.
+        for tokens in [quote!(roles(admin)), quote!(level = 1.5), quote!(level = x)] {
+            let err = parse(tokens).err().unwrap();
+            assert!(!err.contains("did you mean"), "{err}");
+        }
+    }
+
+    #[test]
+    fn what_follows_an_unknown_argument_is_skipped() {
+        let cx = Ctxt::new();
+        let (args, parsed) = Args::parse(quote!(level = -1 x, roles(admin), admin, fresh), &cx);
+        parsed.unwrap();
+        assert!(args.fresh.is_some());
+        let all = cx.check().err().unwrap();
+        assert_eq!(all.into_iter().count(), 3);
+        // A missing comma is still one.
+        let cx = Ctxt::new();
+        let (_, parsed) = Args::parse(quote!(admin fresh), &cx);
+        assert_eq!(
+            parsed.err().unwrap().to_string(),
+            "expected `,` between arguments"
+        );
+        cx.check().err().unwrap();
     }
 
     #[test]

@@ -4,10 +4,12 @@
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
 use syn::{FnArg, ItemFn, LitStr, parse_quote_spanned};
 
 use super::args::{Args, Entry, Location, Scope, Value};
-use super::handler::Handler;
+use super::handler::{Binding, Handler, is_token, option_of_token};
 
 pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenStream {
     let marker = format_ident!("__jwt_guard_{}", item.sig.ident);
@@ -35,14 +37,31 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
         }
         None => quote!(::core::option::Option::None),
     };
-    let path = args.path.iter().map(|check| {
-        let claim = check.claim.to_string();
-        let param = check.param.value();
-        quote!((#claim, #param))
-    });
+    // Every path check has its binding, or the handler check reported why
+    // not and expansion is never reached; a path check is never dropped.
+    if handler.bindings.len() != args.path.len() {
+        return quote! {
+            ::core::compile_error!("`#[require_token]`: a path check has no binding; please report this");
+        };
+    }
+    let path = args
+        .path
+        .iter()
+        .zip(&handler.bindings)
+        .map(|(check, binding)| {
+            let claim = check.claim.unraw().to_string();
+            let param = check.param.value();
+            let binding = match binding {
+                Binding::Name => quote!(#private::Binding::Name),
+                Binding::Position { index, of } => {
+                    quote!(#private::Binding::Position { index: #index, of: #of })
+                }
+            };
+            quote!(#private::PathCheck { claim: #claim, param: #param, binding: #binding })
+        });
     let entries = |entries: &[Entry]| {
         let entries = entries.iter().map(|entry| {
-            let key = entry.key.to_string();
+            let key = entry.key.unraw().to_string();
             let value = match &entry.value {
                 Value::Bool(b) => quote!(#private::Lit::Bool(#b)),
                 Value::Int(n, span) => {
@@ -69,20 +88,56 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
             .map_or(&[], |g| g.entries.as_slice()),
     );
 
-    // `Path<Struct>` parameters: the compiler proves the field exists, and
-    // its error points at the attribute's string.
+    // `Path<Struct>` parameters: the compiler proves the field exists. A
+    // missing one is its error E0609, at the attribute's string: "no field
+    // `user` on type `Params`", with the fields the struct has. No message
+    // of ours can replace it: a macro cannot see the struct, and a trait
+    // cannot tell whether a field exists.
     let field_checks = handler.field_checks.iter().map(|check| {
         let ty = &check.ty;
         let field = &check.field;
         quote_spanned! {field.span()=>
             const _: () = {
-                #[allow(dead_code, clippy::no_effect_underscore_binding)]
-                fn __jwt_guard_has_field(params: &#ty) {
+                #[allow(
+                    dead_code,
+                    clippy::no_effect_underscore_binding,
+                    clippy::needless_pass_by_value
+                )]
+                fn __jwt_guard_has_field(params: #ty) {
                     let _ = &params.#field;
                 }
             };
         }
     });
+
+    // `Token` and `Option<Token>` arguments read what this guard accepted,
+    // never another check of the request: `GuardedToken(token, _):
+    // GuardedToken<Marker, Token>`, the binding unchanged for the body.
+    let mut token_checks = Vec::new();
+    for input in &mut item.sig.inputs {
+        let FnArg::Typed(arg) = input else { continue };
+        let (wrapper, token_ty) = if is_token(&arg.ty) {
+            (quote!(GuardedToken), (*arg.ty).clone())
+        } else if let Some(inner) = option_of_token(&arg.ty) {
+            (quote!(GuardedOption), inner.clone())
+        } else {
+            continue;
+        };
+        let span = arg.ty.span();
+        let pat = &arg.pat;
+        *arg.pat = parse_quote_spanned! {span=>
+            #private::#wrapper(#pat, _)
+        };
+        *arg.ty = parse_quote_spanned! {span=>
+            #private::#wrapper<#marker, #token_ty>
+        };
+        token_checks.push(quote_spanned! {token_ty.span()=>
+            const _: () = {
+                fn __jwt_guard_is_token<T: #private::IsToken>() {}
+                let _ = __jwt_guard_is_token::<#token_ty>;
+            };
+        });
+    }
 
     let guard = syn::Ident::new("__jwt_guard", Span::mixed_site());
     let guard_arg: FnArg = parse_quote_spanned! {Span::mixed_site()=>
@@ -110,6 +165,8 @@ pub(crate) fn expand(mut item: ItemFn, args: &Args, handler: &Handler) -> TokenS
         }
 
         #(#field_checks)*
+
+        #(#token_checks)*
 
         #item
     }

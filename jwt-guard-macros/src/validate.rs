@@ -2,29 +2,82 @@
 //! parameter names, scope strings, and how the arguments combine. Each
 //! mistake is reported at the argument that makes it.
 
-use super::args::{Args, Scope};
-use super::ctxt::Ctxt;
+use syn::Ident;
 
-/// Claims that `claims(..)` and `path(..)` refuse, with what to write instead.
-const RESERVED_CLAIMS: &[(&str, &str)] = &[
-    ("sub", "use `sub = \"<path parameter>\"`"),
-    ("type", "use `refresh` for refresh tokens"),
-    ("fresh", "use `fresh`"),
-    ("scope", "use `scope(..)`"),
-    ("exp", "the token manager checks it on every token"),
-    ("iat", "the token manager checks it on every token"),
-    ("nbf", "the token manager checks it on every token"),
-    ("jti", "the token manager checks it against revocations"),
-    ("iss", "configure `issuer` on the token manager"),
-    ("aud", "configure `audience` on the token manager"),
+use super::args::{Args, Scope};
+use super::ctxt::{Ctxt, position};
+
+/// A claim that `claims(..)`, `path(..)` and `override(..)` refuse.
+struct Reserved {
+    name: &'static str,
+    /// What to write instead of requiring it.
+    required: &'static str,
+    /// What to write instead of an `override(..)` entry of it.
+    overriding: &'static str,
+}
+
+/// The claims the token manager issues and checks itself.
+const RESERVED_CLAIMS: &[Reserved] = &[
+    Reserved {
+        name: "sub",
+        required: "use `sub = \"<path parameter>\"`",
+        overriding: "an override is something a token holds, not who it is: give the tokens that \
+                     may act for others a scope entry, e.g. `override(admin = true)`",
+    },
+    Reserved {
+        name: "type",
+        required: "use `refresh` for refresh tokens",
+        overriding: "an override never changes the kind of token accepted; \
+                     use `refresh` for refresh tokens",
+    },
+    Reserved {
+        name: "fresh",
+        required: "use `fresh`",
+        overriding: "an override never skips freshness; use `fresh` to require it",
+    },
+    Reserved {
+        name: "scope",
+        required: "use `scope(..)`",
+        overriding: "name the scope map's entry itself, e.g. `override(admin = true)`",
+    },
+    Reserved {
+        name: "exp",
+        required: "the token manager checks it on every token",
+        overriding: "the token manager checks it on every token",
+    },
+    Reserved {
+        name: "iat",
+        required: "the token manager checks it on every token",
+        overriding: "the token manager checks it on every token",
+    },
+    Reserved {
+        name: "nbf",
+        required: "the token manager checks it on every token",
+        overriding: "the token manager checks it on every token",
+    },
+    Reserved {
+        name: "jti",
+        required: "the token manager checks it against revocations",
+        overriding: "the token manager checks it against revocations",
+    },
+    Reserved {
+        name: "iss",
+        required: "configure `issuer` on the token manager",
+        overriding: "configure `issuer` on the token manager",
+    },
+    Reserved {
+        name: "aud",
+        required: "configure `audience` on the token manager",
+        overriding: "configure `audience` on the token manager",
+    },
 ];
 
-/// What to write instead of requiring a reserved claim.
-fn reserved(claim: &str) -> Option<&'static str> {
+/// The reserved claim of this name. Names are read unraw'd, so `r#type` is
+/// `type` here.
+fn reserved(claim: &str) -> Option<&'static Reserved> {
     RESERVED_CLAIMS
         .iter()
-        .find(|(reserved, _)| *reserved == claim)
-        .map(|(_, instead)| *instead)
+        .find(|reserved| reserved.name == claim)
 }
 
 /// Checks what each argument says on its own. Runs on whatever was read, even
@@ -34,11 +87,14 @@ pub(crate) fn arguments(args: &Args, cx: &Ctxt) {
         let claim = check.claim.to_string();
         // `sub` is matched to a path parameter by `sub = ".."` itself.
         if claim != "sub"
-            && let Some(instead) = reserved(&claim)
+            && let Some(reserved) = reserved(&claim)
         {
             cx.error_at(
                 check.claim.span(),
-                format!("`{claim}` cannot be matched to a path parameter: {instead}"),
+                format!(
+                    "`{claim}` cannot be matched to a path parameter: {}",
+                    reserved.required
+                ),
             );
         }
         if check.param_ident.is_none() {
@@ -55,10 +111,27 @@ pub(crate) fn arguments(args: &Args, cx: &Ctxt) {
     if let Some(claims) = &args.claims {
         for entry in &claims.entries {
             let claim = entry.key.to_string();
-            if let Some(instead) = reserved(&claim) {
+            if let Some(reserved) = reserved(&claim) {
                 cx.error_at(
                     entry.key.span(),
-                    format!("`{claim}` cannot be required with `claims(..)`: {instead}"),
+                    format!(
+                        "`{claim}` cannot be required with `claims(..)`: {}",
+                        reserved.required
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(overrides) = &args.overrides {
+        for entry in &overrides.entries {
+            let claim = entry.key.to_string();
+            if let Some(reserved) = reserved(&claim) {
+                cx.error_at(
+                    entry.key.span(),
+                    format!(
+                        "`{claim}` cannot be an `override(..)` entry: {}",
+                        reserved.overriding
+                    ),
                 );
             }
         }
@@ -69,7 +142,10 @@ pub(crate) fn arguments(args: &Args, cx: &Ctxt) {
         for (i, entry) in strings.entries.iter().enumerate() {
             let value = entry.value();
             if value.is_empty() {
-                cx.error_at(entry.span(), "empty scope entry");
+                cx.error_at(
+                    entry.span(),
+                    "empty scope entry: write the scope's name, e.g. `scope(\"posts:write\")`",
+                );
             } else if value.chars().any(char::is_whitespace) {
                 cx.error_at(
                     entry.span(),
@@ -105,6 +181,9 @@ pub(crate) fn combinations(args: &Args, cx: &Ctxt) {
             );
         }
     }
+    if let Some(optional) = &args.optional {
+        optional_weakens(optional, args, cx);
+    }
     if let Some(overrides) = &args.overrides
         && args.path.is_empty()
         && args.claims.is_none()
@@ -116,6 +195,49 @@ pub(crate) fn combinations(args: &Args, cx: &Ctxt) {
              and `scope(..)` checks, so add one of them",
         );
     }
+}
+
+/// `optional` with a requirement would let a request without a token
+/// through where a token that misses the requirement is refused: the
+/// weakest caller would pass where a stronger one is turned away.
+fn optional_weakens(optional: &Ident, args: &Args, cx: &Ctxt) {
+    let mut requirements: Vec<(&Ident, &str)> = Vec::new();
+    if let Some(fresh) = &args.fresh {
+        requirements.push((fresh, "`fresh`"));
+    }
+    if let Some(sub) = &args.sub_keyword {
+        requirements.push((sub, "`sub = \"..\"`"));
+    }
+    if let Some(path) = &args.path_keyword {
+        requirements.push((path, "`path(..)`"));
+    }
+    if let Some(scope) = &args.scope {
+        requirements.push((scope.keyword(), "`scope(..)`"));
+    }
+    if let Some(claims) = &args.claims {
+        requirements.push((&claims.keyword, "`claims(..)`"));
+    }
+    if let Some(overrides) = &args.overrides {
+        requirements.push((&overrides.keyword, "`override(..)`"));
+    }
+    if requirements.is_empty() {
+        return;
+    }
+    requirements.sort_by_key(|(keyword, _)| position(keyword.span()));
+    let names: Vec<&str> = requirements.iter().map(|(_, name)| *name).collect();
+    let names = match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => return,
+    };
+    cx.error_at(
+        optional.span(),
+        format!(
+            "`optional` cannot be combined with {names}: a request without a token would pass \
+             where a token that fails the check is refused; remove `optional` and require the \
+             token, or take `Option<Token>` and check it in the handler"
+        ),
+    );
 }
 
 #[cfg(test)]
@@ -145,7 +267,8 @@ mod tests {
         ))
         .unwrap();
         check(quote!(refresh, sub = "username")).unwrap();
-        check(quote!(optional, scope("posts:read", "posts:write"))).unwrap();
+        check(quote!(scope("posts:read", "posts:write"))).unwrap();
+        check(quote!(optional, location(cookie, header))).unwrap();
         check(quote!(path(sub = "username"))).unwrap();
     }
 
@@ -179,15 +302,76 @@ mod tests {
     }
 
     #[test]
-    fn every_reserved_claim_says_what_to_write_instead() {
-        for (claim, instead) in RESERVED_CLAIMS {
-            let claim_ident = syn::Ident::new(claim, proc_macro2::Span::call_site());
-            let err = check(quote!(claims(#claim_ident = 1))).err().unwrap();
-            assert_eq!(
-                err,
-                format!("`{claim}` cannot be required with `claims(..)`: {instead}")
+    fn optional_never_goes_with_a_requirement() {
+        for (tokens, names) in [
+            (quote!(optional, fresh), "`fresh`"),
+            (quote!(optional, sub = "user"), "`sub = \"..\"`"),
+            (quote!(optional, path(org = "org")), "`path(..)`"),
+            (quote!(optional, scope(admin = true)), "`scope(..)`"),
+            (quote!(optional, scope("posts:write")), "`scope(..)`"),
+            (quote!(optional, claims(tenant = "acme")), "`claims(..)`"),
+            (
+                quote!(claims(tenant = "acme"), override(admin = true), optional),
+                "`claims(..)` and `override(..)`",
+            ),
+        ] {
+            let err = check(tokens).err().unwrap();
+            assert!(
+                err.starts_with(&format!("`optional` cannot be combined with {names}: ")),
+                "{err}"
             );
+            assert!(
+                err.contains("a request without a token would pass"),
+                "{err}"
+            );
+            assert!(err.contains("take `Option<Token>`"), "{err}");
+            assert_eq!(err.lines().count(), 1, "one error per `optional`: {err}");
         }
+    }
+
+    #[test]
+    fn optional_names_its_conflicts_in_the_order_written() {
+        let tokens = r#"scope(admin = true), optional, sub = "user", fresh"#;
+        let err = check(tokens.parse().unwrap()).err().unwrap();
+        assert!(
+            err.starts_with(
+                "`optional` cannot be combined with `scope(..)`, `sub = \"..\"` and `fresh`: "
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_reserved_claim_says_what_to_write_instead() {
+        for reserved in RESERVED_CLAIMS {
+            let claim = reserved.name;
+            let (required, overriding) = (reserved.required, reserved.overriding);
+            for ident in [
+                syn::Ident::new(claim, proc_macro2::Span::call_site()),
+                syn::Ident::new_raw(claim, proc_macro2::Span::call_site()),
+            ] {
+                let err = check(quote!(claims(#ident = 1))).err().unwrap();
+                assert_eq!(
+                    err,
+                    format!("`{claim}` cannot be required with `claims(..)`: {required}")
+                );
+                let err = check(quote!(claims(a = 1), override(#ident = 1)))
+                    .err()
+                    .unwrap();
+                assert_eq!(
+                    err,
+                    format!("`{claim}` cannot be an `override(..)` entry: {overriding}")
+                );
+                if claim != "sub" {
+                    let err = check(quote!(path(#ident = "p"))).err().unwrap();
+                    assert_eq!(
+                        err,
+                        format!("`{claim}` cannot be matched to a path parameter: {required}")
+                    );
+                }
+            }
+        }
+        check(quote!(path(r#sub = "username"))).unwrap();
     }
 
     #[test]

@@ -97,8 +97,13 @@ impl Audience {
 pub(crate) struct Claims {
     pub(crate) sub: String,
     pub(crate) jti: String,
+    /// `iat`, rounded down (the earliest the token can have been issued).
     pub(crate) iat: u64,
+    /// `iat`, rounded up: what the "issued in the future" check compares.
+    pub(crate) iat_ceil: u64,
+    /// `exp`, rounded down; at most [`MAX_NUMERIC_DATE`].
     pub(crate) exp: u64,
+    /// `nbf`, rounded up.
     pub(crate) nbf: Option<u64>,
     pub(crate) iss: Option<String>,
     pub(crate) aud: Option<Audience>,
@@ -125,6 +130,10 @@ pub(crate) struct Validation {
     pub(crate) audience: Option<String>,
     /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
     pub(crate) leeway: u64,
+    /// The longest an access token may live (`exp` − `iat`), in seconds.
+    pub(crate) access_ttl: u64,
+    /// The longest a refresh token may live, in seconds.
+    pub(crate) refresh_ttl: u64,
 }
 
 impl Claims {
@@ -132,22 +141,24 @@ impl Claims {
     #[inline]
     pub(crate) fn from_payload(payload: &str) -> Result<Self, InvalidToken> {
         // Ours fit on the stack; a larger (still bounded) payload goes to the heap.
-        let mut stack = [0u8; 1536];
+        const STACK: usize = 1536;
+        let mut stack = [0u8; STACK + 2];
         let heap;
-        let json = match crate::keys::decode_into(payload, &mut stack) {
-            Ok(len) => stack.get(..len).ok_or(InvalidToken::Malformed)?,
-            Err(_) => {
+        let json = match crate::keys::decode_bounded(payload, STACK, &mut stack) {
+            Err(InvalidToken::TooLarge) => {
                 heap = URL_SAFE_NO_PAD
                     .decode(payload)
                     .map_err(|_| InvalidToken::Malformed)?;
                 heap.as_slice()
             }
+            other => other?,
         };
         serde_json::from_slice(json).map_err(|_| InvalidToken::Claims)
     }
 
     /// Steps 4 and 5: `exp`, `nbf` and `iat` against `now` (seconds since
-    /// the epoch) with the leeway, then `iss`, `aud` and the token kind.
+    /// the epoch) with the leeway, the lifetime `exp` − `iat` against the
+    /// manager's for the token's kind, then `iss`, `aud` and the token kind.
     #[inline]
     pub(crate) fn validate(
         &self,
@@ -162,8 +173,18 @@ impl Claims {
         if self.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
             return Err(InvalidToken::NotYetValid);
         }
-        if self.iat > now.saturating_add(leeway) {
+        if self.iat_ceil > now.saturating_add(leeway) {
             return Err(InvalidToken::IssuedInFuture);
+        }
+        // Revocations are kept as long as a token of the manager's may
+        // live; a longer-lived one (issued under other settings) could
+        // outlive its revocation.
+        let lifetime = match self.kind {
+            TokenKind::Access => validation.access_ttl,
+            TokenKind::Refresh => validation.refresh_ttl,
+        };
+        if self.exp.saturating_sub(self.iat) > lifetime {
+            return Err(InvalidToken::Lifetime);
         }
         if let Some(issuer) = &validation.issuer
             && self.iss.as_deref() != Some(issuer.as_str())
@@ -315,9 +336,9 @@ impl<'de> Deserialize<'de> for Claims {
                     match field {
                         Field::Sub => set_once(&mut sub, map.next_value::<String>()?, "sub")?,
                         Field::Jti => set_once(&mut jti, map.next_value::<String>()?, "jti")?,
-                        Field::Iat => set_once(&mut iat, map.next_value::<u64>()?, "iat")?,
-                        Field::Exp => set_once(&mut exp, map.next_value::<u64>()?, "exp")?,
-                        Field::Nbf => set_once(&mut nbf, map.next_value::<u64>()?, "nbf")?,
+                        Field::Iat => set_once(&mut iat, map.next_value::<NumericDate>()?, "iat")?,
+                        Field::Exp => set_once(&mut exp, map.next_value::<NumericDate>()?, "exp")?,
+                        Field::Nbf => set_once(&mut nbf, map.next_value::<NumericDate>()?, "nbf")?,
                         Field::Iss => set_once(&mut iss, map.next_value::<String>()?, "iss")?,
                         Field::Aud => set_once(&mut aud, map.next_value::<Audience>()?, "aud")?,
                         Field::Type => {
@@ -325,12 +346,12 @@ impl<'de> Deserialize<'de> for Claims {
                         }
                         Field::Fresh => set_once(&mut fresh, map.next_value::<bool>()?, "fresh")?,
                         Field::Scope => {
-                            let value = Scope::from_value(map.next_value::<Value>()?)
+                            let value = Scope::from_value(map.next_value::<Strict>()?.0)
                                 .ok_or_else(|| de::Error::custom("scope of the wrong type"))?;
                             set_once(&mut scope, value, "scope")?;
                         }
                         Field::Other(name) => {
-                            let value = map.next_value::<Value>()?;
+                            let value = map.next_value::<Strict>()?.0;
                             if extra.contains_key(&name) {
                                 return Err(de::Error::custom("duplicate claim"));
                             }
@@ -338,12 +359,20 @@ impl<'de> Deserialize<'de> for Claims {
                         }
                     }
                 }
+                let iat = iat.ok_or_else(|| de::Error::missing_field("iat"))?;
+                let exp = exp.ok_or_else(|| de::Error::missing_field("exp"))?;
+                // No token of this library lives past year 9999; a later
+                // `exp` is no promise worth keeping.
+                if exp.floor() > MAX_NUMERIC_DATE {
+                    return Err(de::Error::custom("exp after year 9999"));
+                }
                 Ok(Claims {
                     sub: sub.ok_or_else(|| de::Error::missing_field("sub"))?,
                     jti: jti.ok_or_else(|| de::Error::missing_field("jti"))?,
-                    iat: iat.ok_or_else(|| de::Error::missing_field("iat"))?,
-                    exp: exp.ok_or_else(|| de::Error::missing_field("exp"))?,
-                    nbf,
+                    iat: iat.floor(),
+                    iat_ceil: iat.ceil(),
+                    exp: exp.floor(),
+                    nbf: nbf.map(NumericDate::ceil),
                     iss,
                     aud,
                     kind: kind.ok_or_else(|| de::Error::missing_field("type"))?,
@@ -354,6 +383,149 @@ impl<'de> Deserialize<'de> for Claims {
             }
         }
         deserializer.deserialize_map(ClaimsVisitor)
+    }
+}
+
+/// The latest date a token may carry: 9999-12-31T23:59:59Z. A later `exp`
+/// is read as this one, so that every date of a token fits a `SystemTime`.
+pub(crate) const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds since the epoch,
+/// not necessarily an integer. Kept as whole seconds and how far the exact
+/// value may lie above them, so each claim rounds toward its safe side:
+/// `exp` down, `nbf` up, `iat` down for revocation and up for the future
+/// check.
+#[derive(Debug, Clone, Copy)]
+struct NumericDate {
+    secs: u64,
+    kind: Precision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precision {
+    /// An integer, written as one: exactly `secs`.
+    Exact,
+    /// Between `secs` and `secs + 1`.
+    Fraction,
+    /// A number written with a fraction or exponent that reads as a whole
+    /// `f64`: the text may have been a hair above or below it
+    /// (`1700000000.99999999` reads as `1700000001.0`), so it is taken as
+    /// anywhere within a second of `secs`.
+    Rounded,
+}
+
+impl NumericDate {
+    /// The latest whole second at or before the value.
+    const fn floor(self) -> u64 {
+        match self.kind {
+            Precision::Exact | Precision::Fraction => self.secs,
+            Precision::Rounded => self.secs.saturating_sub(1),
+        }
+    }
+
+    /// The earliest whole second at or after the value.
+    const fn ceil(self) -> u64 {
+        match self.kind {
+            Precision::Exact => self.secs,
+            Precision::Fraction | Precision::Rounded => self.secs.saturating_add(1),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DateVisitor;
+        impl Visitor<'_> for DateVisitor {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative number of seconds")
+            }
+            fn visit_u64<E: de::Error>(self, secs: u64) -> Result<NumericDate, E> {
+                Ok(NumericDate {
+                    secs,
+                    kind: Precision::Exact,
+                })
+            }
+            fn visit_i64<E: de::Error>(self, secs: i64) -> Result<NumericDate, E> {
+                u64::try_from(secs)
+                    .map(|secs| self.visit_u64::<E>(secs))
+                    .map_err(|_| E::custom("a date before 1970"))?
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<NumericDate, E> {
+                // JSON has no NaN or infinity; -0.0 is 0.
+                if value.is_nan() || value < 0.0 {
+                    return Err(E::custom("a date before 1970"));
+                }
+                let whole = value.floor();
+                Ok(NumericDate {
+                    // Saturates for dates beyond u64, which the `exp` check refuses.
+                    secs: whole as u64,
+                    kind: if value > whole {
+                        Precision::Fraction
+                    } else {
+                        Precision::Rounded
+                    },
+                })
+            }
+        }
+        deserializer.deserialize_any(DateVisitor)
+    }
+}
+
+/// A JSON value in which no object names a member twice, at any depth
+/// (RFC 8259 §4 leaves duplicates undefined; a verifier must not guess).
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrictVisitor;
+        impl<'de> Visitor<'de> for StrictVisitor {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+                Ok(Value::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+                Ok(Value::from(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+                Ok(Value::from(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+                serde_json::Number::from_f64(v)
+                    .map(Value::Number)
+                    .ok_or_else(|| E::custom("not a finite number"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+                Ok(Value::String(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+                Ok(Value::String(v))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(Strict(item)) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Value::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+                let mut members = Map::new();
+                while let Some((name, Strict(value))) = map.next_entry::<String, Strict>()? {
+                    if members.insert(name, value).is_some() {
+                        return Err(de::Error::custom("duplicate member"));
+                    }
+                }
+                Ok(Value::Object(members))
+            }
+        }
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
     }
 }
 
@@ -380,12 +552,61 @@ mod tests {
     }
 
     #[test]
+    fn reads_json_as_rfc_8259_has_it() {
+        // Escaped names and values, exponents and fractions mean what they say;
+        // each date rounds toward its safe side.
+        let c = parse(
+            r#"{"s\u0075b":"\u0061lice","jti":"j","iat":1.5,"exp":2.9e0,"nbf":0.25,"type":"acc\u0065ss"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.sub, "alice");
+        assert_eq!(c.kind, TokenKind::Access);
+        assert_eq!((c.iat, c.iat_ceil, c.exp, c.nbf), (1, 2, 2, Some(1)));
+        // A fraction or exponent that reads as a whole f64 may have been a
+        // hair on either side of it: a second's margin, toward safety.
+        let c = parse(
+            r#"{"sub":"a","jti":"j","iat":5.0,"exp":1700000000.99999999,"nbf":3e0,"type":"access"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.iat, c.iat_ceil, c.exp, c.nbf),
+            (4, 6, 1_700_000_000, Some(4))
+        );
+        let c =
+            parse(r#"{"sub":"a","jti":"j","iat":1,"exp":2,"nbf":1e-400,"type":"access"}"#).unwrap();
+        assert_eq!(c.nbf, Some(1));
+        // An `exp` past year 9999 is refused, however it is written; the
+        // last second of that year is not.
+        for exp in [
+            "1e300",
+            "18446744073709551615",
+            "18446744073709551616",
+            "253402300800",
+        ] {
+            let text = format!(r#"{{"sub":"a","jti":"j","iat":1,"exp":{exp},"type":"access"}}"#);
+            assert!(parse(&text).is_err(), "accepted exp {exp}");
+        }
+        let c =
+            parse(r#"{"sub":"a","jti":"j","iat":1,"exp":253402300799.9,"type":"access"}"#).unwrap();
+        assert_eq!(c.exp, MAX_NUMERIC_DATE);
+        // No object may name a member twice, at any depth.
+        for bad in [
+            format!(r#"{{{BASE},"scope":{{"admin":false,"admin":true}}}}"#),
+            format!(r#"{{{BASE},"x":{{"a":[{{"b":1,"b":2}}]}}}}"#),
+            format!(r#"{{{BASE},"\u0078":1,"x":2}}"#),
+        ] {
+            assert!(parse(&bad).is_err(), "accepted {bad}");
+        }
+        assert!(parse(&format!(r#"{{{BASE},"x":{{"a":[{{"b":1}},{{"b":2}}]}}}}"#)).is_ok());
+    }
+
+    #[test]
     fn refuses_wrong_types_and_duplicates() {
         for bad in [
             r#"{"sub":1,"jti":"j","iat":1,"exp":2,"type":"access"}"#,
             r#"{"sub":"a","jti":"j","iat":1,"exp":"2","type":"access"}"#,
-            r#"{"sub":"a","jti":"j","iat":1,"exp":2.5,"type":"access"}"#,
             r#"{"sub":"a","jti":"j","iat":1,"exp":-2,"type":"access"}"#,
+            r#"{"sub":"a","jti":"j","iat":-0.5,"exp":2,"type":"access"}"#,
             r#"{"sub":"a","jti":"j","iat":1,"exp":2,"type":"id"}"#,
             r#"{"sub":"a","jti":"j","iat":1,"exp":2,"type":"access","fresh":"true"}"#,
             r#"{"sub":"a","jti":"j","iat":1,"exp":2,"type":"access","scope":[true]}"#,

@@ -75,6 +75,9 @@ pub enum InvalidRequest {
     /// A token in more than one place (header and query, or twice in the query).
     #[error("a token was sent in more than one place")]
     AmbiguousToken,
+    /// Two cookies carry the token's name.
+    #[error("more than one cookie carries the token")]
+    DuplicateCookie,
     /// The `Authorization` header is not visible ASCII.
     #[error("the Authorization header is not valid")]
     BadHeader,
@@ -115,6 +118,10 @@ pub enum InvalidToken {
     /// `iat` is in the future (beyond the leeway).
     #[error("token was issued in the future")]
     IssuedInFuture,
+    /// `exp` is further from `iat` than the manager's lifetime for the
+    /// token's kind: revocations are kept only that long.
+    #[error("token lives longer than this server allows")]
+    Lifetime,
     /// `iss` is missing or not the configured issuer.
     #[error("token issuer is not accepted")]
     Issuer,
@@ -360,6 +367,18 @@ pub enum IssueError {
         name: String,
         /// The serializer's error.
         source: serde_json::Error,
+    },
+    /// A [`ttl`](crate::TokenBuilder::ttl) longer than the manager's lifetime
+    /// for this kind of token.
+    #[error(
+        "a {kind} token may live at most {max_secs} seconds, the manager's {kind}_ttl; \
+         raise that setting instead"
+    )]
+    TtlTooLong {
+        /// Access or refresh.
+        kind: TokenKind,
+        /// The manager's lifetime for this kind, in seconds.
+        max_secs: u64,
     },
     /// The signature could not be computed; the crypto backend's error is
     /// the [`source`](StdError::source).

@@ -3,6 +3,7 @@
 //! ([`Guard`], [`Token`], `Option<Token>`, [`TokenManager`]), and builds and
 //! logs every refusal.
 
+use std::any::TypeId;
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, RawPathParams};
@@ -10,6 +11,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 
 use crate::error::{AuthError, InvalidToken};
+use crate::kind::TokenKind;
 use crate::manager::TokenManager;
 use crate::requirement::{Requirement, Spec};
 use crate::token::Token;
@@ -26,7 +28,7 @@ impl<S: Send + Sync, R: Requirement> FromRequestParts<S> for Guard<R> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        enforce(parts, R::SPEC).await?;
+        enforce::<R>(parts).await?;
         Ok(Self(PhantomData))
     }
 }
@@ -37,9 +39,56 @@ impl<R: Requirement> std::fmt::Debug for Guard<R> {
     }
 }
 
-/// Set in the request extensions by the guard: what it found.
+/// Set in the request extensions by a check: what it found, the manager it
+/// was checked with, and the requirement it met. A later `Token` extractor
+/// of the same request reuses it only when it applies: see
+/// [`Verified::answers_guard`] and [`Verified::answers_default`].
 #[derive(Clone)]
-struct Verified(Option<Token>);
+struct Verified {
+    token: Option<Token>,
+    manager: TokenManager,
+    spec: &'static Spec,
+    /// The marker type of the requirement: one per `#[require_token]`.
+    requirement: TypeId,
+}
+
+impl Verified {
+    /// For the `Token` of the handler whose guard made it: the very same
+    /// requirement `R`, checked by the request's manager.
+    fn answers_guard<R: Requirement>(&self, manager: &TokenManager) -> bool {
+        self.manager.is(manager) && self.requirement == TypeId::of::<R>()
+    }
+
+    /// For a `Token` without a guard of its own (in a middleware, or in a
+    /// handler the request was passed on to): only a check by the request's
+    /// manager (an outer router's never stands in for a nested router's)
+    /// whose requirement asks at least what the extractor's own check would:
+    /// an access token, found where the manager looks. A refresh-token or
+    /// `location(query)` check never answers for it.
+    fn answers_default(&self, manager: &TokenManager) -> bool {
+        self.manager.is(manager)
+            && self.spec.kind == TokenKind::Access
+            && self
+                .spec
+                .locations
+                .is_none_or(|locations| locations == manager.locations())
+    }
+}
+
+/// The requirement of a `Token` extractor that has no guard of its own.
+struct Bare;
+
+impl Requirement for Bare {
+    const SPEC: &'static Spec = &Spec::DEFAULT;
+}
+
+/// The requirement of an `Option<Token>` extractor that has no guard of
+/// its own.
+struct BareOptional;
+
+impl Requirement for BareOptional {
+    const SPEC: &'static Spec = &Spec::OPTIONAL;
+}
 
 /// The manager of a request: the one [`TokenManager::layer`] put in its
 /// extensions, else the [installed](TokenManager::install) one.
@@ -51,18 +100,54 @@ fn manager_of(parts: &Parts) -> Option<TokenManager> {
         .cloned()
 }
 
-/// Runs every check of `spec`; on success records what was found in the
-/// request extensions for the `Token` extractors.
-async fn enforce(parts: &mut Parts, spec: &'static Spec) -> Result<Option<Token>, Response> {
+/// Runs every check of `R` with the request's manager; on success records
+/// what was found in the request extensions for the `Token` extractors.
+async fn enforce<R: Requirement>(parts: &mut Parts) -> Result<Option<Token>, Response> {
     let Some(manager) = manager_of(parts) else {
         return Err(no_manager());
     };
-    match run(parts, spec, &manager).await {
+    enforce_with::<R>(parts, manager).await
+}
+
+async fn enforce_with<R: Requirement>(
+    parts: &mut Parts,
+    manager: TokenManager,
+) -> Result<Option<Token>, Response> {
+    match run(parts, R::SPEC, &manager).await {
         Ok(token) => {
-            parts.extensions.insert(Verified(token.clone()));
+            parts.extensions.insert(Verified {
+                token: token.clone(),
+                manager,
+                spec: R::SPEC,
+                requirement: TypeId::of::<R>(),
+            });
             Ok(token)
         }
         Err(error) => Err(reject(&manager, &error)),
+    }
+}
+
+/// The token an earlier check of this request found, when `answers` says
+/// it applies under the request's manager; else `R`'s check, run now.
+async fn verified<R: Requirement>(
+    parts: &mut Parts,
+    answers: impl FnOnce(&Verified, &TokenManager) -> bool,
+) -> Result<Option<Token>, Response> {
+    let Some(manager) = manager_of(parts) else {
+        return Err(no_manager());
+    };
+    match parts.extensions.get::<Verified>() {
+        Some(found) if answers(found, &manager) => Ok(found.token.clone()),
+        _ => enforce_with::<R>(parts, manager).await,
+    }
+}
+
+/// The refusal of a `Token` extractor when an `optional` check found no
+/// token but the handler asks for one.
+fn missing(parts: &Parts) -> Response {
+    match manager_of(parts) {
+        Some(manager) => reject(&manager, &AuthError::Missing),
+        None => no_manager(),
     }
 }
 
@@ -74,7 +159,7 @@ async fn run(
 ) -> Result<Option<Token>, AuthError> {
     let locations = spec.locations.unwrap_or_else(|| manager.locations());
     // 1–2: find the token; CSRF for a cookie on an unsafe method.
-    let Some(found) = transport::find(parts, locations, spec.kind)? else {
+    let Some(found) = transport::find(parts, locations, spec.kind, manager.cookie_names())? else {
         return if spec.optional {
             Ok(None)
         } else {
@@ -141,28 +226,20 @@ fn log_refusal(error: &AuthError) {
     }
 }
 
-/// The verified token, after `#[require_token]`. Used without the
-/// attribute, it verifies on its own as a bare `#[require_token]` would.
+/// The verified token. Used without the attribute (in a middleware, or a
+/// handler without a guard), it reuses an earlier check only when that one
+/// asked at least as much (see [`Verified::answers_default`]), else it
+/// verifies on its own as a bare `#[require_token]` would.
 impl<S: Send + Sync> FromRequestParts<S> for Token {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(Verified(found)) = parts.extensions.get::<Verified>() {
-            if let Some(token) = found {
-                return Ok(token.clone());
-            }
-        } else if let Some(token) = enforce(parts, &Spec::DEFAULT).await? {
-            return Ok(token);
-        }
-        // An optional guard found no token, but the handler asks for one.
-        Err(match manager_of(parts) {
-            Some(manager) => reject(&manager, &AuthError::Missing),
-            None => no_manager(),
-        })
+        let token = verified::<Bare>(parts, Verified::answers_default).await?;
+        token.ok_or_else(|| missing(parts))
     }
 }
 
-/// The verified token, or `None` when an `optional` guard found none.
+/// The verified token, or `None` when an `optional` check found none.
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Token {
     type Rejection = Response;
 
@@ -170,10 +247,55 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Token {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match parts.extensions.get::<Verified>() {
-            Some(Verified(found)) => Ok(found.clone()),
-            None => enforce(parts, &Spec::OPTIONAL).await,
+        verified::<BareOptional>(parts, Verified::answers_default).await
+    }
+}
+
+/// The type a guarded handler's argument written `Token` must be: the
+/// expansion reads such an argument through its own guard, and checks that
+/// the name means jwt-guard's `Token`.
+#[diagnostic::on_unimplemented(
+    message = "`#[require_token]` reads an argument of type `Token` as jwt-guard's `Token`, and `{Self}` is another type",
+    label = "not `jwt_guard::Token`",
+    note = "import `jwt_guard::Token`, or give your own type another name"
+)]
+pub trait IsToken: Sized {
+    /// The argument, from the verified token.
+    fn from_token(token: Token) -> Self;
+}
+
+impl IsToken for Token {
+    fn from_token(token: Token) -> Self {
+        token
+    }
+}
+
+/// A guarded handler's `Token` argument, as the expansion rewrites it: the
+/// token its own guard `R` accepted, never another check's.
+pub struct GuardedToken<R: Requirement, T = Token>(pub T, pub PhantomData<fn() -> R>);
+
+impl<S: Send + Sync, R: Requirement, T: IsToken> FromRequestParts<S> for GuardedToken<R, T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match verified::<R>(parts, Verified::answers_guard::<R>).await? {
+            Some(token) => Ok(Self(T::from_token(token), PhantomData)),
+            None => Err(missing(parts)),
         }
+    }
+}
+
+/// A guarded handler's `Option<Token>` argument, as the expansion rewrites
+/// it: the token its own guard `R` accepted, or `None` when that
+/// `optional` guard found none.
+pub struct GuardedOption<R: Requirement, T = Token>(pub Option<T>, pub PhantomData<fn() -> R>);
+
+impl<S: Send + Sync, R: Requirement, T: IsToken> FromRequestParts<S> for GuardedOption<R, T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let token = verified::<R>(parts, Verified::answers_guard::<R>).await?;
+        Ok(Self(token.map(T::from_token), PhantomData))
     }
 }
 

@@ -2,11 +2,14 @@
 //! verifier prepared from it once at build time) and the strict reading of a
 //! compact JWS: size bounds, header, algorithm, signature.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::error::{ConfigError, InvalidToken, IssueError};
 
@@ -21,14 +24,20 @@ compile_error!(
     "jwt-guard needs a crypto backend: enable the `aws-lc-rs` (default) or the `rust-crypto` feature"
 );
 
-/// HMAC secrets shorter than this are refused (RFC 7518 §3.2 asks for at
-/// least the hash size; 32 bytes is the HS256 minimum).
-pub(crate) const MIN_SECRET_BYTES: usize = 32;
+/// The shortest HMAC secret accepted for `alg`: the size of its hash
+/// (RFC 7518 §3.2), 32, 48 or 64 bytes.
+pub(crate) const fn min_secret_bytes(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
 
 /// The largest decoded header accepted; ours are under 64 bytes.
-const MAX_HEADER_BYTES: usize = 512;
+pub(crate) const MAX_HEADER_BYTES: usize = 512;
 /// The largest decoded signature accepted: an RSA-8192 signature.
-const MAX_SIGNATURE_BYTES: usize = 1024;
+pub(crate) const MAX_SIGNATURE_BYTES: usize = 1024;
 
 /// Key material as the user configured it.
 #[derive(Clone)]
@@ -84,11 +93,13 @@ impl Keys {
         let bad = |reason: String| ConfigError::new(setting, reason);
         let (encoding, decoding) = match (&spec.material, spec.alg) {
             (Material::Secret(secret), Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) => {
-                if secret.len() < MIN_SECRET_BYTES && !allow_weak_secret {
+                let min = min_secret_bytes(spec.alg);
+                if secret.len() < min && !allow_weak_secret {
                     return Err(bad(format!(
-                        "HMAC secret is {} bytes; at least {MIN_SECRET_BYTES} bytes are required \
-                         (generate one with `jwt_guard::generate_secret()`)",
-                        secret.len()
+                        "HMAC secret is {} bytes; {} needs at least {min} bytes, the size of \
+                         its hash (generate one with `jwt_guard::generate_secret()`)",
+                        secret.len(),
+                        alg_name(spec.alg),
                     )));
                 }
                 if secret.is_empty() {
@@ -143,6 +154,12 @@ impl Keys {
             if bits < 2048 {
                 return Err(bad(format!(
                     "RSA keys must be at least 2048 bits; this one has {bits}"
+                )));
+            }
+            // The size pre-check admits signatures of up to 8192 bits.
+            if bits > 8192 {
+                return Err(bad(format!(
+                    "RSA keys must be at most 8192 bits; this one has {bits}"
                 )));
             }
         }
@@ -216,16 +233,14 @@ impl Keys {
             return Err(InvalidToken::Malformed);
         }
 
-        let mut header_buf = [0u8; MAX_HEADER_BYTES];
-        let len = decode_into(header, &mut header_buf)?;
-        self.check_header(header_buf.get(..len).ok_or(InvalidToken::Malformed)?)?;
+        let mut header_buf = [0u8; MAX_HEADER_BYTES + 2];
+        self.check_header(decode_bounded(header, MAX_HEADER_BYTES, &mut header_buf)?)?;
 
-        let mut sig_buf = [0u8; MAX_SIGNATURE_BYTES];
-        let sig_len = decode_into(signature, &mut sig_buf)?;
+        let mut sig_buf = [0u8; MAX_SIGNATURE_BYTES + 2];
+        let sig = decode_bounded(signature, MAX_SIGNATURE_BYTES, &mut sig_buf)?;
         let signed = token
             .get(..header.len() + 1 + payload.len())
             .ok_or(InvalidToken::Malformed)?;
-        let sig = sig_buf.get(..sig_len).ok_or(InvalidToken::Malformed)?;
         if !self.verifier.verify(signed.as_bytes(), sig) {
             return Err(InvalidToken::Signature);
         }
@@ -233,38 +248,16 @@ impl Keys {
     }
 
     fn check_header(&self, json: &[u8]) -> Result<(), InvalidToken> {
-        #[derive(Deserialize)]
-        struct Header<'a> {
-            #[serde(borrow)]
-            alg: &'a str,
-            #[serde(borrow, default)]
-            kid: Option<&'a str>,
-            #[serde(default)]
-            crit: Option<IgnoredAny>,
-            #[serde(default)]
-            b64: Option<IgnoredAny>,
-            #[serde(default)]
-            zip: Option<IgnoredAny>,
-            #[serde(default)]
-            cty: Option<IgnoredAny>,
-        }
-        // A JOSE header is a JSON object; serde would also read a struct
-        // from an array, so anything else is refused first.
+        // A JOSE header is a JSON object; serde would also read a map from
+        // other shapes, so anything else is refused first.
         if json.first() != Some(&b'{') {
             return Err(InvalidToken::Header);
         }
         let header: Header<'_> = serde_json::from_slice(json).map_err(|_| InvalidToken::Header)?;
-        if header.crit.is_some()
-            || header.b64.is_some()
-            || header.zip.is_some()
-            || header.cty.is_some()
-        {
-            return Err(InvalidToken::Header);
-        }
         if header.alg != self.alg_name {
             return Err(InvalidToken::Algorithm);
         }
-        match (header.kid, self.kid.as_deref()) {
+        match (header.kid.as_deref(), self.kid.as_deref()) {
             (Some(given), Some(ours)) if given != ours => Err(InvalidToken::UnknownKey),
             (Some(_), None) => Err(InvalidToken::UnknownKey),
             _ => Ok(()),
@@ -272,15 +265,167 @@ impl Keys {
     }
 }
 
-/// Decodes a base64url part into `buf`, which it must fit.
-pub(crate) fn decode_into(part: &str, buf: &mut [u8]) -> Result<usize, InvalidToken> {
-    // A part that cannot fit is refused before any decoding work.
-    if part.len() / 4 * 3 + 3 > buf.len() {
-        return Err(InvalidToken::Malformed);
+/// The members of a JOSE header the verifier reads, read as RFC 8259 JSON:
+/// escaped and unescaped spellings of a name or value mean the same, and a
+/// name given twice is refused whatever it is (RFC 7515 §4). Members that
+/// change how the token must be read (`crit`, `b64`, `zip`, `cty`), or that
+/// mark another kind of JOSE object (`enc`: a JWE, RFC 7516 §9), are
+/// refused. Every other member (`typ`, and the key-carrying `jwk`, `jku`,
+/// `x5u`, `x5c`) is skipped, never used.
+struct Header<'de> {
+    alg: Cow<'de, str>,
+    kid: Option<Cow<'de, str>>,
+}
+
+const REFUSED_HEADERS: &[&str] = &["crit", "b64", "zip", "cty", "enc"];
+
+impl<'de> Deserialize<'de> for Header<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeaderVisitor;
+        impl<'de> Visitor<'de> for HeaderVisitor {
+            type Value = Header<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JOSE header object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header<'de>, A::Error> {
+                let mut names = Names::default();
+                let (mut alg, mut kid) = (None, None);
+                while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+                    if REFUSED_HEADERS.contains(&&*name) {
+                        return Err(de::Error::custom("refused header member"));
+                    }
+                    match &*name {
+                        "alg" => alg = Some(map.next_value::<Text<'de>>()?.0),
+                        "kid" => kid = Some(map.next_value::<Text<'de>>()?.0),
+                        _ => {
+                            map.next_value::<Skip>()?;
+                        }
+                    }
+                    if !names.insert(name) {
+                        return Err(de::Error::custom("duplicate header member"));
+                    }
+                }
+                Ok(Header {
+                    alg: alg.ok_or_else(|| de::Error::missing_field("alg"))?,
+                    kid,
+                })
+            }
+        }
+        deserializer.deserialize_map(HeaderVisitor)
     }
-    URL_SAFE_NO_PAD
+}
+
+/// A JSON string, borrowed from the input unless it has escapes.
+pub(crate) struct Text<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// A JSON value read only to be skipped, in which no object names a member
+/// twice at any depth. Allocates only for an object of more than eight
+/// members.
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SkipVisitor;
+        impl<'de> Visitor<'de> for SkipVisitor {
+            type Value = Skip;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+                while seq.next_element::<Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+                let mut names = Names::default();
+                while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+                    map.next_value::<Skip>()?;
+                    if !names.insert(name) {
+                        return Err(de::Error::custom("duplicate member"));
+                    }
+                }
+                Ok(Skip)
+            }
+        }
+        deserializer.deserialize_any(SkipVisitor)
+    }
+}
+
+/// The member names of one JSON object seen so far: the first few on the
+/// stack, so that a header is checked for duplicates without allocating.
+#[derive(Default)]
+struct Names<'de> {
+    inline: [Option<Cow<'de, str>>; 8],
+    spilled: Vec<Cow<'de, str>>,
+}
+
+impl<'de> Names<'de> {
+    /// Records `name`; `false` when it was seen already.
+    fn insert(&mut self, name: Cow<'de, str>) -> bool {
+        let seen = |n: &Cow<'de, str>| *n == name;
+        if self.inline.iter().flatten().any(seen) || self.spilled.iter().any(seen) {
+            return false;
+        }
+        match self.inline.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => *slot = Some(name),
+            None => self.spilled.push(name),
+        }
+        true
+    }
+}
+
+/// Decodes a base64url part of at most `max` bytes into `buf`, which holds
+/// `max + 2` bytes (the decoder asks room for a whole last quantum). A part
+/// that would decode to more than `max` bytes is refused before any
+/// decoding work.
+pub(crate) fn decode_bounded<'b>(
+    part: &str,
+    max: usize,
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], InvalidToken> {
+    if part.len() > (max * 4).div_ceil(3) {
+        return Err(InvalidToken::TooLarge);
+    }
+    let len = URL_SAFE_NO_PAD
         .decode_slice(part, buf)
-        .map_err(|_| InvalidToken::Malformed)
+        .map_err(|_| InvalidToken::Malformed)?;
+    buf.get(..len).ok_or(InvalidToken::Malformed)
 }
 
 /// The modulus size of a PKCS#1 `RSAPublicKey` (`SEQUENCE { n INTEGER, e

@@ -116,11 +116,11 @@ pub use error::{
 };
 pub use kind::TokenKind;
 pub use manager::builder::TokenManagerBuilder;
-pub use manager::issue::{IssuedToken, TokenBuilder, clear_cookies};
+pub use manager::issue::{IssuedToken, TokenBuilder};
 pub use manager::{Clock, SystemClock, TokenManager};
 pub use revocation::{MemoryStore, RevocationStore, StoreFuture};
 pub use token::Token;
-pub use transport::{CSRF_HEADER, Location, ParseLocationError};
+pub use transport::{CSRF_HEADER, CookieNames, Location, ParseLocationError};
 
 #[doc(inline)]
 pub use jwt_guard_macros::require_token;

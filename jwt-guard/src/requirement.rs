@@ -5,7 +5,7 @@
 
 use axum::extract::RawPathParams;
 use axum::extract::rejection::RawPathParamsRejection;
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use crate::claims::{ClaimRef, Claims, Scope};
 use crate::error::{AuthError, Forbidden};
@@ -23,8 +23,8 @@ pub struct Spec {
     pub optional: bool,
     /// `location(..)`, or the manager's locations.
     pub locations: Option<&'static [Location]>,
-    /// `sub = "p"` and `path(claim = "p")`: (claim, path parameter).
-    pub path: &'static [(&'static str, &'static str)],
+    /// `sub = "p"` and `path(claim = "p")`.
+    pub path: &'static [PathCheck],
     /// `claims(..)`.
     pub claims: &'static [(&'static str, Lit)],
     /// `scope(key = lit)`.
@@ -33,6 +33,34 @@ pub struct Spec {
     pub scope_strings: &'static [&'static str],
     /// `override(..)`.
     pub overrides: &'static [(&'static str, Lit)],
+}
+
+/// A claim compared with the path parameter the handler's `Path` extractor
+/// binds.
+#[derive(Debug, Clone, Copy)]
+pub struct PathCheck {
+    /// The claim.
+    pub claim: &'static str,
+    /// The name the handler binds the parameter to.
+    pub param: &'static str,
+    /// How the handler's `Path` extractor reads it.
+    pub binding: Binding,
+}
+
+/// How a `Path` extractor reads a route's parameters: what the handler
+/// will receive, which is what the guard must check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// By name: `Path<Params>` for a struct with a field per parameter.
+    Name,
+    /// By position: element `index` of a route with exactly `of`
+    /// parameters (`Path<String>` is 0 of 1; `b` in `Path((a, b))` is 1 of 2).
+    Position {
+        /// Where the parameter is in the route, counting from 0.
+        index: usize,
+        /// How many parameters the extractor takes.
+        of: usize,
+    },
 }
 
 /// A literal of the attribute.
@@ -92,25 +120,31 @@ impl Spec {
             return Ok(());
         }
         // 9: sub/path, then claims.
-        if !self.path.is_empty() {
+        if let Some(first) = self.path.first() {
             let params = match params {
                 Some(Ok(params)) => params,
                 // A parameter that is not UTF-8 equals no claim: the client's fault.
                 Some(Err(RawPathParamsRejection::InvalidUtf8InPathParam(_))) => {
-                    let (claim, param) = self.path.first().copied().unwrap_or(("sub", ""));
-                    return Err(Forbidden::PathMismatch { claim, param }.into());
+                    return Err(Forbidden::PathMismatch {
+                        claim: first.claim,
+                        param: first.param,
+                    }
+                    .into());
                 }
                 Some(Err(_)) | None => {
-                    return Err(misconfigured_param(self.path.first().map_or("", |p| p.1)));
+                    return Err(misconfigured(
+                        "the handler binds a path parameter and the route has none",
+                    ));
                 }
             };
-            for &(claim, param) in self.path {
-                let value = params
-                    .iter()
-                    .find_map(|(name, value)| (name == param).then_some(value))
-                    .ok_or_else(|| misconfigured_param(param))?;
-                if !path_matches(claims, claim, value) {
-                    return Err(Forbidden::PathMismatch { claim, param }.into());
+            for check in self.path {
+                let value = bound_value(params, check)?;
+                if !path_matches(claims, check.claim, value) {
+                    return Err(Forbidden::PathMismatch {
+                        claim: check.claim,
+                        param: check.param,
+                    }
+                    .into());
                 }
             }
         }
@@ -147,13 +181,47 @@ impl Spec {
     }
 }
 
-fn misconfigured_param(param: &str) -> AuthError {
-    tracing::error!(
-        target: "jwt_guard",
-        param,
-        "the handler names a path parameter its route does not have"
-    );
-    AuthError::Misconfigured("the route lacks a path parameter the handler names")
+/// The value the handler's `Path` extractor will receive for `check`, or
+/// a 500 when the route does not give it under the name the handler binds.
+/// The guard compares the claim with what the handler acts on, never with a
+/// parameter of the same name elsewhere in the route.
+fn bound_value<'a>(params: &'a RawPathParams, check: &PathCheck) -> Result<&'a str, AuthError> {
+    let mut named = params.iter().filter(|(name, _)| *name == check.param);
+    let Some((_, by_name)) = named.next() else {
+        return Err(misconfigured(
+            "the route has no parameter of the name the handler binds",
+        ));
+    };
+    // matchit accepts `{id}` twice in a nested route: which one a `Path`
+    // reads depends on its type. Never guess.
+    if named.next().is_some() {
+        return Err(misconfigured(
+            "the route has two parameters of the name the handler binds",
+        ));
+    }
+    match check.binding {
+        Binding::Name => Ok(by_name),
+        Binding::Position { index, of } => {
+            if params.iter().count() != of {
+                return Err(misconfigured(
+                    "the route has another number of parameters than the handler's `Path`",
+                ));
+            }
+            match params.iter().nth(index) {
+                Some((name, value)) if name == check.param => Ok(value),
+                _ => Err(misconfigured(
+                    "the route's parameter at the position the handler binds has another name",
+                )),
+            }
+        }
+    }
+}
+
+/// A route that does not give the handler the parameter it names: a server
+/// mistake, answered 500 and never a pass. The guard logs it with the
+/// refusal.
+fn misconfigured(detail: &'static str) -> AuthError {
+    AuthError::Misconfigured(detail)
 }
 
 /// An override entry is looked up in the scope map first, then among the
@@ -176,22 +244,41 @@ fn path_matches(claims: &Claims, claim: &str, param: &str) -> bool {
         Some(ClaimRef::Str(value)) => value == param,
         Some(ClaimRef::Json(Value::String(value))) => value == param,
         Some(ClaimRef::Int(n)) => param.parse::<u64>().ok() == Some(n) && n.to_string() == param,
-        Some(ClaimRef::Json(Value::Number(n))) => n.is_i64() && n.to_string() == param,
+        Some(ClaimRef::Json(Value::Number(n))) => {
+            integer(n).is_some_and(|n| n.to_string() == param)
+        }
         _ => false,
     }
 }
 
-/// No coercion: `true` is not `"true"`, `1` is not `true`, `1.0` is not `1`.
+/// No coercion: `true` is not `"true"`, `1` is not `true`. A number is
+/// compared by its value, whatever its spelling (`1`, `1.0` and `1e0` are
+/// one JSON number, RFC 8259 §6).
 fn lit_matches(lit: Lit, value: &ClaimRef<'_>) -> bool {
     match (lit, value) {
         (Lit::Bool(want), ClaimRef::Bool(got)) => want == *got,
         (Lit::Bool(want), ClaimRef::Json(Value::Bool(got))) => want == *got,
         (Lit::Int(want), ClaimRef::Int(got)) => u64::try_from(want).is_ok_and(|w| w == *got),
         (Lit::Int(want), ClaimRef::Json(Value::Number(got))) => {
-            got.as_i64() == Some(want) && (got.is_i64() || got.is_u64())
+            integer(got) == Some(i128::from(want))
         }
         (Lit::Str(want), ClaimRef::Str(got)) => want == *got,
         (Lit::Str(want), ClaimRef::Json(Value::String(got))) => want == got,
         _ => false,
     }
+}
+
+/// The integer a JSON number stands for, however it is written (`1`,
+/// `1.0`, `1e0`); `None` for a fraction or a float beyond exact integers.
+fn integer(n: &Number) -> Option<i128> {
+    if let Some(i) = n.as_i64() {
+        return Some(i128::from(i));
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(i128::from(u));
+    }
+    let f = n.as_f64()?;
+    // 2^53: every integer up to it is exact in an f64.
+    #[allow(clippy::cast_possible_truncation)]
+    (f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i128)
 }

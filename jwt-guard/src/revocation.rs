@@ -2,13 +2,15 @@
 //! the [`StoreFuture`] its methods return, and the in-memory store that is
 //! the embedded default.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::future::Future;
+use std::hash::{BuildHasher as _, RandomState};
 use std::pin::Pin;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::error::StoreError;
 use crate::token::Token;
@@ -120,7 +122,11 @@ impl<T> fmt::Debug for StoreFuture<'_, T> {
 ///
 /// Revocations live in this process only and are lost on restart; use a
 /// shared store when several instances serve the same tokens. Entries are
-/// dropped once the tokens they concern have expired.
+/// dropped once the tokens they concern have expired: each write purges a
+/// few expired entries (the earliest first), so the purge costs amortized
+/// O(1) per write and never scans the store. The store is split in shards,
+/// each behind its own lock, so a write holds up only the readers of one
+/// shard, and only briefly.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -138,23 +144,107 @@ impl<T> fmt::Debug for StoreFuture<'_, T> {
 /// assert!(!store.is_revoked(&two).await.unwrap());
 /// # }
 /// ```
-#[derive(Default)]
 pub struct MemoryStore {
-    tables: RwLock<Tables>,
-}
-
-#[derive(Default)]
-struct Tables {
+    hasher: RandomState,
     /// jti → until.
-    tokens: HashMap<String, SystemTime>,
+    tokens: Shards<SystemTime>,
     /// sub → (issued_before, until).
-    subjects: HashMap<String, (SystemTime, SystemTime)>,
-    writes: u32,
+    subjects: Shards<(SystemTime, SystemTime)>,
 }
 
-/// Expired entries are swept every this many writes, so a write costs
-/// amortized O(1).
-const SWEEP_EVERY: u32 = 64;
+/// How many shards each table is split in.
+const SHARDS: usize = 64;
+
+/// How long an entry is kept past its expiry: a clock stepped forward (by
+/// NTP, say) and back again must not bring a revoked token back to life.
+pub(crate) const PURGE_MARGIN: Duration = Duration::from_secs(60);
+
+/// How many expired entries a write purges at most: more than the one it
+/// may add, so expired entries drain faster than they can pile up.
+const PURGE_PER_WRITE: usize = 2;
+
+type Shards<V> = [RwLock<Table<V>>; SHARDS];
+
+/// One shard: the entries, and when each expires, earliest first.
+struct Table<V> {
+    entries: HashMap<Arc<str>, V>,
+    expiry: BinaryHeap<Reverse<(SystemTime, Arc<str>)>>,
+}
+
+impl<V> Default for Table<V> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            expiry: BinaryHeap::new(),
+        }
+    }
+}
+
+/// What every entry knows: until when it must be kept.
+trait Expiring {
+    fn until(&self) -> SystemTime;
+}
+
+impl Expiring for SystemTime {
+    fn until(&self) -> SystemTime {
+        *self
+    }
+}
+
+impl Expiring for (SystemTime, SystemTime) {
+    fn until(&self) -> SystemTime {
+        self.1
+    }
+}
+
+impl<V: Expiring> Table<V> {
+    /// Inserts `value` under `key`, or merges it into the entry there, then
+    /// purges a few expired entries. The expiry queue holds each key once:
+    /// an entry extended since it was queued is queued again, at its new
+    /// expiry, when its old one comes up; so neither the table nor the
+    /// queue grows past the live entries, however often a key is revoked.
+    fn upsert(&mut self, key: &str, value: V, merge: impl FnOnce(&mut V, V), now: SystemTime) {
+        match self.entries.get_mut(key) {
+            Some(entry) => merge(entry, value),
+            None => {
+                let key: Arc<str> = Arc::from(key);
+                self.expiry.push(Reverse((value.until(), Arc::clone(&key))));
+                self.entries.insert(key, value);
+            }
+        }
+        let Some(horizon) = now.checked_sub(PURGE_MARGIN) else {
+            return;
+        };
+        for _ in 0..PURGE_PER_WRITE {
+            match self.expiry.peek() {
+                Some(Reverse((until, _))) if *until < horizon => {}
+                _ => break,
+            }
+            let Some(Reverse((_, key))) = self.expiry.pop() else {
+                break;
+            };
+            match self.entries.get(&key).map(Expiring::until) {
+                Some(until) if until < horizon => {
+                    self.entries.remove(&key);
+                }
+                Some(until) => self.expiry.push(Reverse((until, key))),
+                None => {}
+            }
+        }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            hasher: RandomState::new(),
+            tokens: std::array::from_fn(|_| RwLock::default()),
+            subjects: std::array::from_fn(|_| RwLock::default()),
+        }
+    }
+}
+
+const POISONED: &str = "memory store lock poisoned";
 
 impl MemoryStore {
     /// An empty store.
@@ -166,9 +256,13 @@ impl MemoryStore {
     /// How many revocations are held (tokens and subjects), for monitoring.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.tables
-            .read()
-            .map_or(0, |t| t.tokens.len() + t.subjects.len())
+        fn count<V>(shards: &Shards<V>) -> usize {
+            shards
+                .iter()
+                .map(|shard| shard.read().map_or(0, |t| t.entries.len()))
+                .sum()
+        }
+        count(&self.tokens) + count(&self.subjects)
     }
 
     /// Whether no revocation is held.
@@ -177,18 +271,11 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn write(&self, now: SystemTime, f: impl FnOnce(&mut Tables)) -> Result<(), StoreError> {
-        let mut tables = self
-            .tables
-            .write()
-            .map_err(|_| StoreError::new("memory store lock poisoned"))?;
-        f(&mut tables);
-        tables.writes = tables.writes.wrapping_add(1);
-        if tables.writes % SWEEP_EVERY == 0 {
-            tables.tokens.retain(|_, until| *until >= now);
-            tables.subjects.retain(|_, (_, until)| *until >= now);
-        }
-        Ok(())
+    fn shard<'s, V>(&self, shards: &'s Shards<V>, key: &str) -> &'s RwLock<Table<V>> {
+        #[allow(clippy::cast_possible_truncation)]
+        let index = self.hasher.hash_one(key) as usize % SHARDS;
+        // In range by construction; the first shard stands in otherwise.
+        shards.get(index).unwrap_or(&shards[0])
     }
 }
 
@@ -199,10 +286,10 @@ impl RevocationStore for MemoryStore {
         until: SystemTime,
         now: SystemTime,
     ) -> StoreFuture<'a, ()> {
-        StoreFuture::ready(self.write(now, |t| {
-            let entry = t.tokens.entry(jti.to_owned()).or_insert(until);
-            *entry = (*entry).max(until);
-        }))
+        let result = self.shard(&self.tokens, jti).write().map(|mut table| {
+            table.upsert(jti, until, |entry, until| *entry = (*entry).max(until), now);
+        });
+        StoreFuture::ready(result.map_err(|_| StoreError::new(POISONED)))
     }
 
     fn revoke_subject<'a>(
@@ -212,23 +299,26 @@ impl RevocationStore for MemoryStore {
         until: SystemTime,
         now: SystemTime,
     ) -> StoreFuture<'a, ()> {
-        StoreFuture::ready(self.write(now, |t| {
-            let entry = t
-                .subjects
-                .entry(sub.to_owned())
-                .or_insert((issued_before, until));
-            entry.0 = entry.0.max(issued_before);
-            entry.1 = entry.1.max(until);
-        }))
+        let result = self.shard(&self.subjects, sub).write().map(|mut table| {
+            let merge = |entry: &mut (SystemTime, SystemTime), (before, until)| {
+                entry.0 = entry.0.max(before);
+                entry.1 = entry.1.max(until);
+            };
+            table.upsert(sub, (issued_before, until), merge, now);
+        });
+        StoreFuture::ready(result.map_err(|_| StoreError::new(POISONED)))
     }
 
     fn is_revoked<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, bool> {
-        let Ok(tables) = self.tables.read() else {
-            return StoreFuture::ready(Err(StoreError::new("memory store lock poisoned")));
+        let (Ok(tokens), Ok(subjects)) = (
+            self.shard(&self.tokens, token.jti()).read(),
+            self.shard(&self.subjects, token.sub()).read(),
+        ) else {
+            return StoreFuture::ready(Err(StoreError::new(POISONED)));
         };
-        let revoked = tables.tokens.contains_key(token.jti())
-            || tables
-                .subjects
+        let revoked = tokens.entries.contains_key(token.jti())
+            || subjects
+                .entries
                 .get(token.sub())
                 .is_some_and(|(before, _)| token.issued_at_precise() <= *before);
         StoreFuture::ready(Ok(revoked))
@@ -268,16 +358,81 @@ mod tests {
     }
 
     #[test]
-    fn expired_entries_are_swept() {
+    fn expired_entries_are_purged_by_later_writes() {
         let store = MemoryStore::new();
         let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
-        block(store.revoke_token("old", t0, t0)).unwrap();
-        let later = t0 + Duration::from_secs(10);
-        for i in 0..SWEEP_EVERY {
-            let until = later + Duration::from_secs(60);
-            block(store.revoke_token(&format!("j{i}"), until, later)).unwrap();
+        for i in 0..100 {
+            block(store.revoke_token(&format!("old{i}"), t0, t0)).unwrap();
         }
-        assert_eq!(store.len(), SWEEP_EVERY as usize);
+        block(store.revoke_subject("gone", t0, t0, t0)).unwrap();
+        // Revoked again for longer: kept past its first expiry.
+        block(store.revoke_token("old0", t0 + Duration::from_secs(3600), t0)).unwrap();
+        assert_eq!(store.len(), 101);
+        // Expired, but within the purge margin (a clock stepped forward may
+        // step back): kept.
+        let soon = t0 + PURGE_MARGIN - Duration::from_secs(1);
+        for i in 0..1000 {
+            block(store.revoke_token(&format!("soon{i}"), soon + PURGE_MARGIN * 9, soon)).unwrap();
+        }
+        assert_eq!(store.len(), 101 + 1000);
+        // Expired for longer than the purge margin.
+        let later = t0 + PURGE_MARGIN + Duration::from_secs(10);
+        let until = later + Duration::from_secs(60);
+        for i in 0..1000 {
+            block(store.revoke_token(&format!("new{i}"), until, later)).unwrap();
+        }
+        // (Enough writes that every shard gets some, whatever the hash.)
+        for i in 0..1000 {
+            block(store.revoke_subject(&format!("sub{i}"), later, until, later)).unwrap();
+        }
+        // Each write purged up to two expired entries of its shard: every
+        // expired one is gone, the extended one and the live ones are kept.
+        assert_eq!(store.len(), 1 + 1000 + 1000 + 1000);
+    }
+
+    #[test]
+    fn repeated_revocations_of_one_key_queue_it_once() {
+        let store = MemoryStore::new();
+        let queued = || -> usize {
+            store
+                .subjects
+                .iter()
+                .map(|shard| shard.read().unwrap().expiry.len())
+                .sum()
+        };
+        let holds = |sub: &str| {
+            store
+                .shard(&store.subjects, sub)
+                .read()
+                .unwrap()
+                .entries
+                .contains_key(sub)
+        };
+        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(1_000_000 + secs);
+        // "Log out everywhere" pressed ten thousand times, each press keeping
+        // the cut-off a little longer: one entry, queued once.
+        for i in 0..10_000 {
+            let now = at(0) + Duration::from_millis(i);
+            block(store.revoke_subject("alice", now, now + Duration::from_secs(60), now)).unwrap();
+        }
+        assert_eq!((store.len(), queued()), (1, 1));
+        // Past its first expiry (and the margin), before its last: queued
+        // again and kept. (Enough writes that every shard gets some,
+        // whatever the hash.)
+        let margin = PURGE_MARGIN.as_secs();
+        for i in 0..1000 {
+            let now = at(65 + margin);
+            block(store.revoke_subject(&format!("s{i}"), now, at(100), now)).unwrap();
+        }
+        assert!(holds("alice"));
+        assert_eq!((store.len(), queued()), (1001, 1001));
+        // Past its last: gone.
+        for i in 0..4000 {
+            let now = at(200 + margin);
+            block(store.revoke_subject(&format!("t{i}"), now, now, now)).unwrap();
+        }
+        assert!(!holds("alice"));
+        assert_eq!(store.len(), queued());
     }
 
     #[test]

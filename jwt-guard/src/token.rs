@@ -15,9 +15,13 @@ use crate::kind::TokenKind;
 /// revocation have been checked, and the handler's requirement met.
 ///
 /// Take it as a handler parameter after `#[require_token]` (or
-/// `Option<Token>` after `#[require_token(optional)]`). Used without the
-/// attribute, `Token` verifies on its own and requires a valid access token,
-/// as a bare `#[require_token]` does. Cheap to clone.
+/// `Option<Token>` after `#[require_token(optional)]`): it is the token that
+/// handler's own guard accepted. The attribute recognizes the parameter by
+/// the type name `Token` (by any path) and checks at compile time that it
+/// is this type. Used without the attribute (in a middleware, say), `Token`
+/// reuses an earlier check of the request only when that one asked at least
+/// as much, and otherwise verifies on its own, requiring a valid access
+/// token as a bare `#[require_token]` does. Cheap to clone.
 ///
 /// ```
 /// use jwt_guard::{Token, require_token};
@@ -88,9 +92,9 @@ impl Token {
     }
 
     /// The issue time to the millisecond, as subject revocation compares it:
-    /// from the time-ordered `jti` when it agrees with `iat`, else the last
-    /// millisecond of `iat`'s second (so revocation errs on the side of
-    /// refusing).
+    /// from the time-ordered `jti` when it agrees with `iat`, else the first
+    /// millisecond of `iat`'s second, the earliest the token can have been
+    /// issued (so revocation errs on the side of refusing).
     #[must_use]
     pub fn issued_at_precise(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(self.issued_at_ms())
@@ -98,7 +102,7 @@ impl Token {
 
     fn issued_at_ms(&self) -> u64 {
         let claims = self.parsed();
-        let coarse = claims.iat.saturating_mul(1000).saturating_add(999);
+        let coarse = claims.iat.saturating_mul(1000);
         let Ok(uuid) = uuid::Uuid::try_parse(&claims.jti) else {
             return coarse;
         };

@@ -2,11 +2,13 @@
 //! `Authorization` header, a cookie, the query string), and the CSRF check
 //! of a cookie-borne token.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use axum::http::Method;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use cookie::Cookie;
 
 use crate::error::{AuthError, InvalidRequest, InvalidToken};
 use crate::kind::TokenKind;
@@ -18,11 +20,12 @@ pub enum Location {
     /// `Authorization: Bearer <token>` (RFC 6750 §2.1). The scheme is
     /// case-insensitive.
     Header,
-    /// A cookie: `access_token_cookie` or `refresh_token_cookie`. On unsafe
-    /// methods (anything but GET, HEAD, OPTIONS, TRACE) the `X-CSRF-Token`
-    /// header must equal the `csrf_access_token` / `csrf_refresh_token`
-    /// cookie, which [`IssuedToken::cookies`](crate::IssuedToken::cookies)
-    /// sets to the token's `jti`.
+    /// A cookie: by default `__Host-access_token` or `__Host-refresh_token`
+    /// (see [`CookieNames`]). On unsafe methods (anything but GET, HEAD,
+    /// OPTIONS, TRACE) the `X-CSRF-Token` header must equal the CSRF cookie
+    /// (`__Host-csrf_access_token` / `__Host-csrf_refresh_token`), which
+    /// [`IssuedToken::cookies`](crate::IssuedToken::cookies) sets to the
+    /// token's `jti`. Two cookies of the token's name are a 400.
     Cookie,
     /// The `access_token` query parameter (RFC 6750 §2.3). Query strings end
     /// up in logs: prefer the header.
@@ -62,17 +65,72 @@ impl FromStr for Location {
 /// The header a browser client echoes the CSRF cookie in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-pub(crate) const fn token_cookie(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::Access => "access_token_cookie",
-        TokenKind::Refresh => "refresh_token_cookie",
+/// The names of the cookies of cookie transport: the token cookies
+/// (`HttpOnly`) and the CSRF cookies a page's script reads.
+///
+/// The defaults carry the `__Host-` prefix, so a browser accepts them only
+/// with `Secure`, `Path=/` and no `Domain`, as
+/// [`IssuedToken::cookies`](crate::IssuedToken::cookies) sets them: no
+/// sibling subdomain can plant or overwrite them.
+///
+/// ```
+/// use jwt_guard::{CookieNames, TokenManager};
+///
+/// assert_eq!(CookieNames::default().access, "__Host-access_token");
+/// let manager = TokenManager::builder()
+///     .hs256(jwt_guard::generate_secret())
+///     .cookie_names(CookieNames { access: "__Host-session".into(), ..CookieNames::default() })
+///     .build()?;
+/// # Ok::<(), jwt_guard::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieNames {
+    /// The access token's cookie. Defaults to `__Host-access_token`.
+    pub access: Cow<'static, str>,
+    /// The refresh token's cookie. Defaults to `__Host-refresh_token`.
+    pub refresh: Cow<'static, str>,
+    /// The access token's CSRF cookie. Defaults to `__Host-csrf_access_token`.
+    pub csrf_access: Cow<'static, str>,
+    /// The refresh token's CSRF cookie. Defaults to `__Host-csrf_refresh_token`.
+    pub csrf_refresh: Cow<'static, str>,
+}
+
+impl Default for CookieNames {
+    fn default() -> Self {
+        Self {
+            access: Cow::Borrowed("__Host-access_token"),
+            refresh: Cow::Borrowed("__Host-refresh_token"),
+            csrf_access: Cow::Borrowed("__Host-csrf_access_token"),
+            csrf_refresh: Cow::Borrowed("__Host-csrf_refresh_token"),
+        }
     }
 }
 
-pub(crate) const fn csrf_cookie(kind: TokenKind) -> &'static str {
-    match kind {
-        TokenKind::Access => "csrf_access_token",
-        TokenKind::Refresh => "csrf_refresh_token",
+impl CookieNames {
+    /// The token cookie of `kind`.
+    pub(crate) fn token(&self, kind: TokenKind) -> &str {
+        match kind {
+            TokenKind::Access => &self.access,
+            TokenKind::Refresh => &self.refresh,
+        }
+    }
+
+    /// The CSRF cookie of `kind`.
+    pub(crate) fn csrf(&self, kind: TokenKind) -> &str {
+        match kind {
+            TokenKind::Access => &self.csrf_access,
+            TokenKind::Refresh => &self.csrf_refresh,
+        }
+    }
+
+    /// Every name with the field that sets it, for the checks at build.
+    pub(crate) fn all(&self) -> [(&'static str, &str); 4] {
+        [
+            ("access", &self.access),
+            ("refresh", &self.refresh),
+            ("csrf_access", &self.csrf_access),
+            ("csrf_refresh", &self.csrf_refresh),
+        ]
     }
 }
 
@@ -90,6 +148,7 @@ pub(crate) fn find<'a>(
     parts: &'a Parts,
     locations: &[Location],
     kind: TokenKind,
+    cookies: &CookieNames,
 ) -> Result<Option<Found<'a>>, AuthError> {
     let mut found: Option<Found<'a>> = None;
     let (mut in_header, mut in_query) = (false, false);
@@ -105,9 +164,9 @@ pub(crate) fn find<'a>(
                 in_query = token.is_some();
                 token
             }
-            Location::Cookie if found.is_none() => match cookie(parts, token_cookie(kind)) {
+            Location::Cookie if found.is_none() => match cookie(parts, cookies.token(kind))? {
                 Some(token) => {
-                    let csrf = check_csrf(parts, kind)?;
+                    let csrf = check_csrf(parts, cookies.csrf(kind))?;
                     found = Some(Found { token, csrf });
                     None
                 }
@@ -165,22 +224,37 @@ fn from_query(parts: &Parts) -> Result<Option<&str>, AuthError> {
     }
 }
 
-/// The value of the first cookie called `name`, across `Cookie` headers.
-fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
+/// The value of the cookie called `name`, across `Cookie` headers; two
+/// cookies of that name make the request ambiguous. A pair with bytes
+/// beyond ASCII is skipped, not the whole header (an app's own
+/// `lang=français` must not hide the token), and never trimmed into one of
+/// ours: a sibling domain's `\u{2000}__Host-access_token` is not
+/// `__Host-access_token`.
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, AuthError> {
+    let mut found = None;
+    let pairs = parts
         .headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            (key == name).then_some(value.trim_matches('"'))
-        })
-        .filter(|value| !value.is_empty())
+        .flat_map(|value| value.as_bytes().split(|&b| b == b';'))
+        .filter(|pair| pair.is_ascii())
+        .filter_map(|pair| std::str::from_utf8(pair).ok());
+    for pair in pairs {
+        let Ok(cookie) = Cookie::parse(pair) else {
+            continue;
+        };
+        if cookie.name_raw() != Some(name) {
+            continue;
+        }
+        if found.is_some() {
+            return Err(InvalidRequest::DuplicateCookie.into());
+        }
+        found = Some(cookie.value_raw().unwrap_or_default().trim_matches('"'));
+    }
+    Ok(found.filter(|value| !value.is_empty()))
 }
 
-fn check_csrf(parts: &Parts, kind: TokenKind) -> Result<Option<&str>, AuthError> {
+fn check_csrf<'a>(parts: &'a Parts, csrf_cookie: &str) -> Result<Option<&'a str>, AuthError> {
     if matches!(
         parts.method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
@@ -192,7 +266,9 @@ fn check_csrf(parts: &Parts, kind: TokenKind) -> Result<Option<&str>, AuthError>
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty());
-    match (sent, cookie(parts, csrf_cookie(kind))) {
+    // Two CSRF cookies match nothing.
+    let expected = cookie(parts, csrf_cookie).unwrap_or(None);
+    match (sent, expected) {
         (Some(sent), Some(expected)) if constant_time_eq(sent, expected) => Ok(Some(sent)),
         _ => Err(InvalidToken::Csrf.into()),
     }

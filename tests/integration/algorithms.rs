@@ -75,6 +75,45 @@ async fn every_family_round_trips() {
     }
 }
 
+#[tokio::test]
+async fn rsa_keys_up_to_8192_bits_round_trip() {
+    // The signature is as long as the modulus: 1024 bytes at 8192 bits.
+    for bits in ["", "3072", "4096", "8192"] {
+        for (alg, set) in [
+            ("RS512", (|b, k, p| b.rs512_pem(k, p)) as Setter),
+            ("PS256", |b, k, p| b.ps256_pem(k, p)),
+        ] {
+            let manager = set(
+                builder_without_key(),
+                key(&format!("rsa{bits}-private")),
+                key(&format!("rsa{bits}-public")),
+            )
+            .build()
+            .unwrap_or_else(|e| panic!("{alg} rsa{bits}: {e}"));
+            let token = access(&manager, "alice");
+            let signature = URL_SAFE_NO_PAD
+                .decode(token.rsplit('.').next().unwrap())
+                .unwrap();
+            let bytes = if bits.is_empty() {
+                2048
+            } else {
+                bits.parse().unwrap()
+            } / 8;
+            assert_eq!(signature.len(), bytes, "{alg} rsa{bits}");
+            let reply = get_with(&me_app(&manager), "/me", &token).await;
+            assert_eq!(
+                (reply.status.as_u16(), reply.text.as_str()),
+                (200, "alice"),
+                "{alg} rsa{bits}"
+            );
+        }
+    }
+}
+
+fn builder_without_key() -> TokenManagerBuilder {
+    TokenManager::builder().issuer("test")
+}
+
 /// Claims as an independent verifier reads them.
 #[derive(serde::Deserialize)]
 struct Claims {
@@ -123,7 +162,18 @@ fn keys_are_checked_at_build() {
         (
             "hs512",
             TokenManager::builder().hs512(""),
-            "at least 32 bytes",
+            "at least 64 bytes",
+        ),
+        // As long as the hash (RFC 7518 §3.2): 48 bytes for HS384, 64 for HS512.
+        (
+            "hs384",
+            TokenManager::builder().hs384([7u8; 47]),
+            "HMAC secret is 47 bytes; HS384 needs at least 48 bytes",
+        ),
+        (
+            "hs512",
+            TokenManager::builder().hs512([7u8; 63]),
+            "HMAC secret is 63 bytes; HS512 needs at least 64 bytes",
         ),
         (
             "rs256_pem",
@@ -146,6 +196,11 @@ fn keys_are_checked_at_build() {
             "at least 2048 bits; this one has 1024",
         ),
         (
+            "rs256_pem",
+            TokenManager::builder().rs256_pem(key("rsa8448-private"), key("rsa8448-public")),
+            "at most 8192 bits; this one has 8448",
+        ),
+        (
             "ed25519_pem",
             TokenManager::builder().ed25519_pem(b"not a pem", key("ed25519-public")),
             "not a PEM Ed25519 key",
@@ -158,11 +213,30 @@ fn keys_are_checked_at_build() {
             "already set by `hs256`",
         ),
     ];
+    // A `kid` travels unescaped in token headers.
+    let mut cases = cases;
+    for kid in ["k\"1", "k\\1", "k\n1", "k\u{7f}1"] {
+        cases.push((
+            "key_id",
+            TokenManager::builder().hs256(SECRET).key_id(kid),
+            "must not contain quotes, backslashes or control characters",
+        ));
+    }
     for (setting, builder, needle) in cases {
         let err = builder.build().unwrap_err();
         assert_eq!(err.setting(), setting, "{err}");
         assert!(err.to_string().contains(needle), "{err} lacks {needle}");
     }
+    // A secret exactly as long as the hash is enough; a plain `kid` is fine.
+    assert!(
+        TokenManager::builder()
+            .hs256(SECRET)
+            .key_id("2026-11 key-1.a_b")
+            .build()
+            .is_ok()
+    );
+    assert!(TokenManager::builder().hs384([7u8; 48]).build().is_ok());
+    assert!(TokenManager::builder().hs512([7u8; 64]).build().is_ok());
     // Weak secrets are allowed only when asked for, for tests.
     assert!(
         TokenManager::builder()

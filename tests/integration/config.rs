@@ -20,6 +20,9 @@ fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     move |name| map.get(name).cloned()
 }
 
+/// As long as the SHA-384 hash, the shortest HS384 accepts.
+const SECRET_48: &str = "an HS384 test secret, as long as its hash: 48 B.";
+
 #[require_token(sub = "username")]
 async fn user(Path(username): Path<String>) -> String {
     username
@@ -28,7 +31,7 @@ async fn user(Path(username): Path<String>) -> String {
 #[tokio::test]
 async fn from_env_reads_every_setting() {
     let manager = TokenManagerBuilder::from_env_with(env(&[
-        ("JWT_GUARD_SECRET", SECRET),
+        ("JWT_GUARD_SECRET", SECRET_48),
         ("JWT_GUARD_ALGORITHM", "HS384"),
         ("JWT_GUARD_ISSUER", "env-api"),
         ("JWT_GUARD_AUDIENCE", "env-clients"),
@@ -99,6 +102,28 @@ fn from_env_errors_name_the_variable() {
         ),
     ];
     for (vars, setting) in cases {
+        check(vars, setting);
+    }
+    // Values that read well but are out of range name the variable too, not
+    // the builder setting; absurd numbers are errors, never a wrap-around.
+    for (var, value) in [
+        ("JWT_GUARD_LEEWAY", "10m"),
+        ("JWT_GUARD_LOCATIONS", "header,header"),
+        ("JWT_GUARD_ACCESS_TTL", "400d"),
+        ("JWT_GUARD_ACCESS_TTL", "0"),
+        ("JWT_GUARD_REFRESH_TTL", "99999999999999999999d"),
+        ("JWT_GUARD_REFRESH_TTL", "213503982334601d"),
+        ("JWT_GUARD_REFRESH_TTL", "18446744073709551615"),
+        ("JWT_GUARD_MAX_TOKEN_BYTES", "100"),
+        ("JWT_GUARD_KEY_ID", "key\"1"),
+    ] {
+        check(&[("JWT_GUARD_SECRET", SECRET), (var, value)], var);
+    }
+}
+
+#[track_caller]
+fn check(vars: &[(&str, &str)], setting: &str) {
+    {
         let err = TokenManagerBuilder::from_env_with(env(vars))
             .and_then(TokenManagerBuilder::build)
             .unwrap_err();

@@ -172,3 +172,139 @@ async fn token_exposes_its_claims() {
     // jti is a time-ordered UUIDv7.
     assert_eq!(token.jti().as_bytes()[14], b'7');
 }
+
+#[require_token(refresh)]
+async fn forward_refresh(
+    axum::Extension(next): axum::Extension<Router>,
+    request: Request<Body>,
+) -> axum::response::Response {
+    forward(next, request).await
+}
+
+#[require_token]
+async fn forward_access(
+    axum::Extension(next): axum::Extension<Router>,
+    request: Request<Body>,
+) -> axum::response::Response {
+    forward(next, request).await
+}
+
+#[require_token(location(query))]
+async fn forward_query(
+    axum::Extension(next): axum::Extension<Router>,
+    request: Request<Body>,
+) -> axum::response::Response {
+    forward(next, request).await
+}
+
+/// Passes the request, extensions and all, on to `/plain` of `next`.
+async fn forward(next: Router, mut request: Request<Body>) -> axum::response::Response {
+    use tower::ServiceExt as _;
+    *request.uri_mut() = "/plain".parse().unwrap();
+    next.oneshot(request).await.unwrap()
+}
+
+/// A middleware that checks for a refresh token before the route does.
+#[require_token(refresh)]
+async fn refresh_gate(
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    next.run(request).await
+}
+
+/// A middleware that checks the token before the route does.
+async fn checked_first(
+    _token: Token,
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    next.run(request).await
+}
+
+#[tokio::test]
+async fn a_verification_answers_only_for_its_manager_and_requirement() {
+    let outer = manager();
+    let inner = TokenManager::builder()
+        .issuer("test")
+        .hs256("another secret, for the nested router's manager")
+        .build()
+        .unwrap();
+    // The middleware checks under the outer manager; the nested router's
+    // handler runs under its own.
+    let app = Router::new()
+        .nest(
+            "/inner",
+            Router::new()
+                .route("/plain", get(plain))
+                .layer(inner.layer()),
+        )
+        .route("/outer", get(plain))
+        .layer(axum::middleware::from_fn(checked_first))
+        .layer(outer.layer());
+    let outer_token = access(&outer, "alice");
+    let reply = get_with(&app, "/outer", &outer_token).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    let reply = get_with(&app, "/inner/plain", &outer_token).await;
+    reply.assert_refused(
+        401,
+        &invalid_token("token signature is invalid"),
+        Some(&outer_token),
+    );
+
+    // A guard's verification answers for its own handler's `Token`, not for
+    // a handler on another route the request is passed on to.
+    let next: Router = Router::new().route("/plain", get(plain));
+    let app = Router::new()
+        .route("/forward-refresh", get(forward_refresh))
+        .route("/forward-query", get(forward_query))
+        .route("/forward-access", get(forward_access))
+        .layer(axum::Extension(next))
+        .layer(outer.layer());
+    let refresh = outer.refresh_token("alice").sign().unwrap();
+    let reply = get_with(&app, "/forward-refresh", refresh.as_str()).await;
+    reply.assert_refused(
+        401,
+        &invalid_token("refresh token used where an access token is required"),
+        Some(refresh.as_str()),
+    );
+    let reply = send(
+        &app,
+        req(&format!("/forward-query?access_token={outer_token}"), None),
+    )
+    .await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert_eq!(
+        reply.challenge(),
+        Some(r#"Bearer realm="test""#),
+        "no token where the manager looks"
+    );
+    // The control: an access token from the manager's locations, forwarded.
+    let reply = get_with(&app, "/forward-access", &outer_token).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    // Passed on to a fallback, or to a handler service, where the route
+    // stays the guard's own.
+    let fallback: Router = Router::new().fallback(plain);
+    let app = Router::new()
+        .route("/forward-refresh", get(forward_refresh))
+        .layer(axum::Extension(fallback))
+        .layer(outer.layer());
+    let reply = get_with(&app, "/forward-refresh", refresh.as_str()).await;
+    reply.assert_refused(
+        401,
+        &invalid_token("refresh token used where an access token is required"),
+        Some(refresh.as_str()),
+    );
+    // A refresh-token check in a middleware does not answer for the route's
+    // own `Token`.
+    let app = Router::new()
+        .route("/plain", get(plain))
+        .layer(axum::middleware::from_fn(refresh_gate))
+        .layer(outer.layer());
+    let reply = get_with(&app, "/plain", refresh.as_str()).await;
+    reply.assert_refused(
+        401,
+        &invalid_token("refresh token used where an access token is required"),
+        Some(refresh.as_str()),
+    );
+}

@@ -7,6 +7,7 @@ mod config;
 mod extractors;
 mod forms;
 mod order;
+mod paths;
 mod properties;
 mod revocation;
 mod transport;

@@ -102,6 +102,105 @@ async fn subject_revocation_holds_with_a_frozen_clock() {
     assert_eq!(get_with(&app, "/me", &after).await.status, 401);
 }
 
+#[tokio::test]
+async fn subject_revocation_outlives_every_token_it_covers() {
+    const DAY: Duration = Duration::from_secs(86_400);
+    let clock = TestClock::new();
+    let m = builder()
+        .clock(clock.clone())
+        .refresh_ttl(90 * DAY)
+        .build()
+        .unwrap();
+    let app = app(&m);
+    // A "remember me" token, as long as the manager allows, and an ordinary
+    // one with a shorter `ttl`.
+    let remember = m.refresh_token("alice").sign().unwrap();
+    let ordinary = m.refresh_token("alice").ttl(30 * DAY).sign().unwrap();
+    assert_eq!(
+        (remember.expires_in(), ordinary.expires_in()),
+        (90 * 86_400, 30 * 86_400)
+    );
+    m.revoke_subject("alice").await.unwrap();
+    // Long after the ordinary lifetime, and at the last second of the
+    // long one, the revocation still holds.
+    for days in [31, 60, 89] {
+        clock.advance(DAY * days - clock_offset(&clock));
+        let reply = get_with(&app, "/refresh", remember.as_str()).await;
+        assert_eq!(reply.error().1, "token has been revoked", "day {days}");
+    }
+    // No token can outlive the manager's lifetime for its kind.
+    let err = m.refresh_token("alice").ttl(91 * DAY).sign().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            jwt_guard::IssueError::TtlTooLong {
+                kind: TokenKind::Refresh,
+                max_secs: 7_776_000
+            }
+        ),
+        "{err:?}"
+    );
+    let err = m
+        .access_token("alice")
+        .ttl(16 * 60 * Duration::from_secs(1))
+        .sign()
+        .unwrap_err();
+    assert!(err.to_string().contains("900"), "{err}");
+}
+
+#[tokio::test]
+async fn a_token_living_longer_than_the_manager_allows_is_refused() {
+    const DAY: Duration = Duration::from_secs(86_400);
+    // Issued under a 90-day setting; verified after it was lowered to 30
+    // days: the revocations kept would not cover it.
+    let clock = TestClock::new();
+    let before = builder()
+        .clock(clock.clone())
+        .refresh_ttl(90 * DAY)
+        .build()
+        .unwrap();
+    let after = builder().clock(clock.clone()).build().unwrap();
+    let long = before.refresh_token("alice").sign().unwrap();
+    let within = before.refresh_token("alice").ttl(30 * DAY).sign().unwrap();
+    let reply = get_with(&app(&after), "/refresh", long.as_str()).await;
+    reply.assert_refused(
+        401,
+        &invalid_token("token lives longer than this server allows"),
+        Some(long.as_str()),
+    );
+    let reply = get_with(&app(&after), "/refresh", within.as_str()).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    // The same for access tokens, at 15 minutes.
+    let long = before
+        .access_token("alice")
+        .ttl(Duration::from_secs(16 * 60))
+        .sign();
+    assert!(long.is_err(), "the default access_ttl bounds ttl");
+}
+
+/// How far `clock` has moved since [`TestClock::new`].
+fn clock_offset(clock: &TestClock) -> Duration {
+    use jwt_guard::Clock as _;
+    clock.now().duration_since(TestClock::new().now()).unwrap()
+}
+
+#[test]
+fn lifetimes_are_bounded_at_build() {
+    let year = Duration::from_secs(366 * 86_400);
+    for (setting, builder) in [
+        ("access_ttl", builder().access_ttl(Duration::MAX)),
+        (
+            "refresh_ttl",
+            builder().refresh_ttl(year + Duration::from_secs(1)),
+        ),
+        ("access_ttl", builder().access_ttl(Duration::ZERO)),
+    ] {
+        let err = builder.build().unwrap_err();
+        assert_eq!(err.setting(), setting, "{err}");
+    }
+    assert!(builder().refresh_ttl(year).access_ttl(year).build().is_ok());
+}
+
 /// A store that always fails.
 struct Broken;
 

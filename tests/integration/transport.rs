@@ -204,17 +204,17 @@ async fn cookie_transport_with_csrf() {
             .collect()
     };
     assert_eq!(set.len(), 2);
-    assert!(set[0].starts_with(&format!("access_token_cookie={};", issued.as_str())));
+    assert!(set[0].starts_with(&format!("__Host-access_token={};", issued.as_str())));
     assert!(
         set[0].contains("HttpOnly")
             && set[0].contains("Secure")
             && set[0].contains("SameSite=Strict")
     );
-    assert!(set[1].starts_with(&format!("csrf_access_token={};", issued.jti())));
+    assert!(set[1].starts_with(&format!("__Host-csrf_access_token={};", issued.jti())));
     assert!(!set[1].contains("HttpOnly"));
 
     let cookies = format!(
-        "access_token_cookie={}; csrf_access_token={}",
+        "__Host-access_token={}; __Host-csrf_access_token={}",
         issued.as_str(),
         issued.jti()
     );
@@ -238,7 +238,7 @@ async fn cookie_transport_with_csrf() {
     }
     // …and the token itself: a CSRF pair planted beside a stolen cookie fails.
     let planted = format!(
-        "access_token_cookie={}; csrf_access_token=planted",
+        "__Host-access_token={}; __Host-csrf_access_token=planted",
         issued.as_str()
     );
     let reply = send(&app, with_cookies("POST", "/c", &planted, Some("planted"))).await;
@@ -253,7 +253,7 @@ async fn refresh_cookie_has_its_own_csrf_pair() {
     let m = manager();
     let refresh = m.refresh_token("alice").sign().unwrap();
     let cookies = format!(
-        "refresh_token_cookie={}; csrf_refresh_token={}",
+        "__Host-refresh_token={}; __Host-csrf_refresh_token={}",
         refresh.as_str(),
         refresh.jti()
     );
@@ -268,7 +268,7 @@ async fn refresh_cookie_has_its_own_csrf_pair() {
     );
     let cleared = {
         use axum::response::IntoResponse;
-        jwt_guard::clear_cookies().into_response()
+        m.clear_cookies().into_response()
     };
     let values: Vec<_> = cleared
         .headers()
@@ -281,6 +281,223 @@ async fn refresh_cookie_has_its_own_csrf_pair() {
             .iter()
             .all(|v| v.to_str().unwrap().contains("Max-Age=0"))
     );
+}
+
+/// The `Set-Cookie` values of `response`, split into `(name, value)` and
+/// attributes.
+fn set_cookies(response: axum::response::Response) -> Vec<(String, String, Vec<String>)> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| {
+            let mut parts = v.to_str().unwrap().split("; ");
+            let (name, value) = parts.next().unwrap().split_once('=').unwrap();
+            (
+                name.to_owned(),
+                value.to_owned(),
+                parts.map(str::to_owned).collect(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn cookies_keep_the_host_prefix_rules() {
+    use axum::response::IntoResponse as _;
+    let m = manager();
+    let access = m.access_token("alice").sign().unwrap();
+    let refresh = m.refresh_token("alice").sign().unwrap();
+    let max_age = |issued: &jwt_guard::IssuedToken| format!("Max-Age={}", issued.expires_in());
+    for (issued, names) in [
+        (&access, ["__Host-access_token", "__Host-csrf_access_token"]),
+        (
+            &refresh,
+            ["__Host-refresh_token", "__Host-csrf_refresh_token"],
+        ),
+    ] {
+        let cookies = set_cookies(issued.cookies().into_response());
+        let got: Vec<&str> = cookies.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(got, names);
+        assert_eq!(cookies[0].1, issued.as_str());
+        assert_eq!(cookies[1].1, issued.jti());
+        for (i, (name, _, attributes)) in cookies.iter().enumerate() {
+            // `__Host-`: Secure, Path=/, and no Domain (RFC 6265bis §4.1.3.2).
+            assert!(
+                attributes.contains(&"Secure".to_owned()),
+                "{name}: {attributes:?}"
+            );
+            assert!(
+                attributes.contains(&"Path=/".to_owned()),
+                "{name}: {attributes:?}"
+            );
+            assert!(
+                !attributes.iter().any(|a| a.starts_with("Domain")),
+                "{name}"
+            );
+            assert!(attributes.contains(&"SameSite=Strict".to_owned()), "{name}");
+            assert!(
+                attributes.contains(&max_age(issued)),
+                "{name}: {attributes:?}"
+            );
+            // Scripts read the CSRF cookie, never the token's.
+            assert_eq!(
+                attributes.contains(&"HttpOnly".to_owned()),
+                i == 0,
+                "{name}"
+            );
+        }
+    }
+    // Clearing keeps the attributes, or a `__Host-` cookie would not be replaced.
+    let cleared = set_cookies(m.clear_cookies().into_response());
+    let names: Vec<&str> = cleared.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "__Host-access_token",
+            "__Host-csrf_access_token",
+            "__Host-refresh_token",
+            "__Host-csrf_refresh_token"
+        ]
+    );
+    for (name, value, attributes) in &cleared {
+        assert!(value.is_empty(), "{name}");
+        for wanted in ["Secure", "Path=/", "Max-Age=0"] {
+            assert!(
+                attributes.contains(&wanted.to_owned()),
+                "{name}: {attributes:?}"
+            );
+        }
+        assert!(
+            !attributes.iter().any(|a| a.starts_with("Domain")),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cookie_names_are_configurable_and_checked() {
+    use axum::response::IntoResponse as _;
+    let names = jwt_guard::CookieNames {
+        access: "__Host-session".into(),
+        csrf_access: "__Host-session_csrf".into(),
+        ..jwt_guard::CookieNames::default()
+    };
+    let m = builder().cookie_names(names).build().unwrap();
+    let issued = m.access_token("alice").sign().unwrap();
+    let cookies = set_cookies(issued.cookies().into_response());
+    assert_eq!(
+        (cookies[0].0.as_str(), cookies[1].0.as_str()),
+        ("__Host-session", "__Host-session_csrf")
+    );
+    let app = app(&m);
+    let custom = format!("__Host-session={}", issued.as_str());
+    let reply = send(&app, with_cookies("GET", "/c", &custom, None)).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    let default = format!("__Host-access_token={}", issued.as_str());
+    let reply = send(&app, with_cookies("GET", "/c", &default, None)).await;
+    reply.assert_refused(401, r#"Bearer realm="test""#, Some(issued.as_str()));
+
+    for (names, needle) in [
+        (
+            jwt_guard::CookieNames {
+                access: "my session".into(),
+                ..jwt_guard::CookieNames::default()
+            },
+            "`access` is not a cookie name",
+        ),
+        (
+            jwt_guard::CookieNames {
+                refresh: "".into(),
+                ..jwt_guard::CookieNames::default()
+            },
+            "`refresh` is not a cookie name",
+        ),
+        (
+            jwt_guard::CookieNames {
+                csrf_refresh: "__Host-access_token".into(),
+                ..jwt_guard::CookieNames::default()
+            },
+            "`csrf_refresh` repeats the name `__Host-access_token`",
+        ),
+    ] {
+        let err = builder().cookie_names(names).build().unwrap_err();
+        assert_eq!(err.setting(), "cookie_names");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn two_token_cookies_are_a_bad_request() {
+    let m = manager();
+    let app = app(&m);
+    let alice = m.access_token("alice").sign().unwrap();
+    let mallory = m.access_token("mallory").sign().unwrap();
+    let challenge = r#"Bearer realm="test", error="invalid_request", error_description="more than one cookie carries the token""#;
+    for cookies in [
+        format!(
+            "__Host-access_token={}; __Host-access_token={}",
+            alice.as_str(),
+            mallory.as_str()
+        ),
+        format!(
+            "__Host-access_token={0}; __Host-access_token={0}",
+            alice.as_str()
+        ),
+    ] {
+        let reply = send(&app, with_cookies("GET", "/c", &cookies, None)).await;
+        reply.assert_refused(400, challenge, Some(alice.as_str()));
+    }
+    // Two `Cookie` headers are one cookie list (RFC 9113 §8.2.3).
+    let request = Request::get("/c")
+        .header(
+            header::COOKIE,
+            format!("__Host-access_token={}", alice.as_str()),
+        )
+        .header(
+            header::COOKIE,
+            format!("__Host-access_token={}", mallory.as_str()),
+        )
+        .body(Body::empty())
+        .unwrap();
+    send(&app, request)
+        .await
+        .assert_refused(400, challenge, Some(alice.as_str()));
+    // A pair beyond ASCII is skipped, not the whole header; and a name that
+    // only trims to the token's (a sibling domain's cookie, which a browser
+    // never took for `__Host-`) is not the token's.
+    let header = format!(
+        "lang=fran\u{e7}ais; \u{2000}__Host-access_token={}; __Host-access_token={}",
+        mallory.as_str(),
+        alice.as_str()
+    );
+    let request = Request::get("/c")
+        .header(
+            header::COOKIE,
+            axum::http::HeaderValue::from_bytes(header.as_bytes()).unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(&app, request).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    let planted_only = format!("\u{2000}__Host-access_token={}", mallory.as_str());
+    let request = Request::get("/c")
+        .header(
+            header::COOKIE,
+            axum::http::HeaderValue::from_bytes(planted_only.as_bytes()).unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    send(&app, request)
+        .await
+        .assert_refused(401, r#"Bearer realm="test""#, Some(mallory.as_str()));
+    // The control: one token cookie beside other cookies is read.
+    let cookies = format!(
+        "theme=dark; __Host-access_token={}; lang=en",
+        alice.as_str()
+    );
+    let reply = send(&app, with_cookies("GET", "/c", &cookies, None)).await;
+    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
 }
 
 #[tokio::test]

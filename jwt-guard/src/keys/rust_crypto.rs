@@ -4,7 +4,6 @@
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use p256::ecdsa::signature::Verifier as _;
-use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::{Pkcs1v15Sign, Pss, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
@@ -33,9 +32,7 @@ impl Verifier {
             | Algorithm::RS512
             | Algorithm::PS256
             | Algorithm::PS384
-            | Algorithm::PS512 => {
-                Self::Rsa(alg, RsaPublicKey::from_pkcs1_der(bytes).map_err(|x| e(&x))?)
-            }
+            | Algorithm::PS512 => Self::Rsa(alg, rsa_public_key(bytes).map_err(|x| e(&x))?),
             Algorithm::ES256 => {
                 Self::Es256(p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes).map_err(|x| e(&x))?)
             }
@@ -178,4 +175,17 @@ impl Signer {
             Self::Ed(key) => key.try_sign(message)?.to_bytes().to_vec(),
         })
     }
+}
+
+/// The largest RSA modulus accepted, in bits: the `rsa` crate's own
+/// default stops at 4096, and keys of 8192 bits are in use.
+const MAX_RSA_BITS: usize = 8192;
+
+/// A PKCS#1 `RSAPublicKey`, with moduli up to [`MAX_RSA_BITS`].
+fn rsa_public_key(der: &[u8]) -> Result<RsaPublicKey, Box<dyn std::error::Error>> {
+    use rsa::pkcs1::der::Decode as _;
+    let key = rsa::pkcs1::RsaPublicKey::from_der(der)?;
+    let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
+    let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());
+    Ok(RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)?)
 }

@@ -12,10 +12,15 @@ use super::{Clock, SystemClock, TokenManager};
 use crate::error::{AuthError, ConfigError};
 use crate::keys::{KeySpec, Keys, Material};
 use crate::revocation::RevocationStore;
-use crate::transport::Location;
+use crate::transport::{CookieNames, Location};
 
 /// The longest leeway accepted: RFC 8725 asks for a small one.
 const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
+
+/// The longest token lifetime accepted: a year (of 366 days). A revoked
+/// subject is remembered for as long as its tokens can live, so every
+/// lifetime is bounded.
+const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
 
@@ -49,6 +54,7 @@ pub struct TokenManagerBuilder {
     pub(crate) refresh_ttl: Duration,
     pub(crate) leeway: Duration,
     pub(crate) locations: Vec<Location>,
+    pub(crate) cookie_names: CookieNames,
     pub(crate) realm: Option<String>,
     pub(crate) max_token_bytes: usize,
     pub(crate) allow_weak_secret: bool,
@@ -69,6 +75,7 @@ impl Default for TokenManagerBuilder {
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             leeway: Duration::from_secs(30),
             locations: vec![Location::Header],
+            cookie_names: CookieNames::default(),
             realm: None,
             max_token_bytes: 8 * 1024,
             allow_weak_secret: false,
@@ -80,10 +87,11 @@ impl Default for TokenManagerBuilder {
 }
 
 macro_rules! hmac_setters {
-    ($($name:ident => $alg:ident),* $(,)?) => {$(
+    ($($name:ident => $alg:ident, $min:literal),* $(,)?) => {$(
         #[doc = concat!(
             "Signs and verifies with ", stringify!($alg), " and this secret.\n\n",
-            "The secret must be at least 32 bytes (see [`generate_secret`](crate::generate_secret)).",
+            "The secret must be at least ", $min, " bytes, the size of the hash (RFC 7518 §3.2); ",
+            "[`generate_secret`](crate::generate_secret) makes one long enough for every HMAC algorithm.",
         )]
         pub fn $name(self, secret: impl AsRef<[u8]>) -> Self {
             self.set_key(stringify!($name), Algorithm::$alg, Material::Secret(secret.as_ref().to_vec()))
@@ -121,7 +129,7 @@ impl TokenManagerBuilder {
         self
     }
 
-    hmac_setters!(hs256 => HS256, hs384 => HS384, hs512 => HS512);
+    hmac_setters!(hs256 => HS256, "32", hs384 => HS384, "48", hs512 => HS512, "64");
     pem_setters!(
         rs256_pem => RS256, "RSA (2048 bits or more)",
         rs384_pem => RS384, "RSA (2048 bits or more)",
@@ -162,13 +170,17 @@ impl TokenManagerBuilder {
         self
     }
 
-    /// Lifetime of access tokens. Defaults to 15 minutes.
+    /// Lifetime of access tokens, and the longest an access token may be
+    /// given with [`TokenBuilder::ttl`](crate::TokenBuilder::ttl). Defaults
+    /// to 15 minutes; at most 366 days.
     pub fn access_ttl(mut self, ttl: Duration) -> Self {
         self.access_ttl = ttl;
         self
     }
 
-    /// Lifetime of refresh tokens. Defaults to 30 days.
+    /// Lifetime of refresh tokens, and the longest a refresh token may be
+    /// given with [`TokenBuilder::ttl`](crate::TokenBuilder::ttl). Defaults
+    /// to 30 days; at most 366 days.
     pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
         self.refresh_ttl = ttl;
         self
@@ -185,6 +197,15 @@ impl TokenManagerBuilder {
     /// wins. Defaults to the `Authorization` header only.
     pub fn locations(mut self, locations: impl IntoIterator<Item = Location>) -> Self {
         self.locations = locations.into_iter().collect();
+        self
+    }
+
+    /// The names of the cookies of cookie transport. Defaults to
+    /// [`CookieNames::default`]: `__Host-access_token`,
+    /// `__Host-refresh_token`, `__Host-csrf_access_token`,
+    /// `__Host-csrf_refresh_token`.
+    pub fn cookie_names(mut self, names: CookieNames) -> Self {
+        self.cookie_names = names;
         self
     }
 
@@ -262,29 +283,49 @@ impl TokenManagerBuilder {
                 format!("a key is already set by `{}`; set one key", key.setting),
             ));
         }
-        if self.access_ttl.is_zero() {
-            return Err(ConfigError::new("access_ttl", "must be longer than zero"));
-        }
-        if self.refresh_ttl.is_zero() {
-            return Err(ConfigError::new("refresh_ttl", "must be longer than zero"));
+        self.check_values(|setting| setting)?;
+        let keys = Keys::build(key, self.kid.clone(), self.allow_weak_secret)?;
+        Ok(TokenManager::from_builder(self, keys))
+    }
+
+    /// Checks every value but the key, reporting a mistake under the name
+    /// `name` gives its setting: the builder method's, or the variable's
+    /// for values read by [`from_env_with`](Self::from_env_with).
+    fn check_values(&self, name: impl Fn(&'static str) -> &'static str) -> Result<(), ConfigError> {
+        for (setting, ttl) in [
+            ("access_ttl", self.access_ttl),
+            ("refresh_ttl", self.refresh_ttl),
+        ] {
+            if ttl.is_zero() {
+                return Err(ConfigError::new(name(setting), "must be longer than zero"));
+            }
+            if ttl > MAX_TTL {
+                return Err(ConfigError::new(name(setting), "must be at most 366 days"));
+            }
         }
         if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::new("leeway", "must be at most 5 minutes"));
+            return Err(ConfigError::new(
+                name("leeway"),
+                "must be at most 5 minutes",
+            ));
         }
         if self.locations.is_empty() {
-            return Err(ConfigError::new("locations", "name at least one location"));
+            return Err(ConfigError::new(
+                name("locations"),
+                "name at least one location",
+            ));
         }
         for (i, location) in self.locations.iter().enumerate() {
             if self.locations.iter().take(i).any(|l| l == location) {
                 return Err(ConfigError::new(
-                    "locations",
+                    name("locations"),
                     format!("`{location:?}` is listed twice"),
                 ));
             }
         }
         if !(256..=64 * 1024).contains(&self.max_token_bytes) {
             return Err(ConfigError::new(
-                "max_token_bytes",
+                name("max_token_bytes"),
                 "must be between 256 and 65536",
             ));
         }
@@ -295,11 +336,39 @@ impl TokenManagerBuilder {
             ("realm", &self.realm),
         ] {
             if value.as_deref().is_some_and(str::is_empty) {
-                return Err(ConfigError::new(setting, "must not be empty"));
+                return Err(ConfigError::new(name(setting), "must not be empty"));
             }
         }
-        let keys = Keys::build(key, self.kid.clone(), self.allow_weak_secret)?;
-        Ok(TokenManager::from_builder(self, keys))
+        let names = self.cookie_names.all();
+        for (i, (field, cookie)) in names.iter().enumerate() {
+            // RFC 6265 §4.1.1: a cookie name is an RFC 7230 token.
+            let is_token = !cookie.is_empty()
+                && cookie
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !is_token {
+                return Err(ConfigError::new(
+                    name("cookie_names"),
+                    format!("`{field}` is not a cookie name: use letters, digits and `-_.`"),
+                ));
+            }
+            if names.iter().take(i).any(|(_, other)| other == cookie) {
+                return Err(ConfigError::new(
+                    name("cookie_names"),
+                    format!("`{field}` repeats the name `{cookie}`: give each cookie its own"),
+                ));
+            }
+        }
+        if let Some(kid) = &self.kid
+            && kid.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+        {
+            return Err(ConfigError::new(
+                name("key_id"),
+                "must not contain quotes, backslashes or control characters: \
+                 it travels unescaped in token headers and JWKS",
+            ));
+        }
+        Ok(())
     }
 
     /// Applies the `JWT_GUARD_*` settings found by `lookup` (a variable
@@ -411,6 +480,13 @@ impl TokenManagerBuilder {
                 )
             })?;
         }
+        // A value out of range is the variable's mistake, named as such.
+        builder.check_values(|setting| {
+            ENV_VARS
+                .iter()
+                .find(|(s, _)| *s == setting)
+                .map_or(setting, |(_, var)| var)
+        })?;
         Ok(builder)
     }
 
@@ -422,6 +498,19 @@ impl TokenManagerBuilder {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 }
+
+/// Each setting [`TokenManagerBuilder::from_env_with`] reads, and its variable.
+const ENV_VARS: &[(&str, &str)] = &[
+    ("access_ttl", "JWT_GUARD_ACCESS_TTL"),
+    ("refresh_ttl", "JWT_GUARD_REFRESH_TTL"),
+    ("leeway", "JWT_GUARD_LEEWAY"),
+    ("locations", "JWT_GUARD_LOCATIONS"),
+    ("max_token_bytes", "JWT_GUARD_MAX_TOKEN_BYTES"),
+    ("issuer", "JWT_GUARD_ISSUER"),
+    ("audience", "JWT_GUARD_AUDIENCE"),
+    ("key_id", "JWT_GUARD_KEY_ID"),
+    ("realm", "JWT_GUARD_REALM"),
+];
 
 /// `90`, `90s`, `15m`, `12h`, `30d`.
 fn parse_duration(value: &str) -> Option<Duration> {

@@ -2,6 +2,7 @@
 //! signed [`IssuedToken`], and the cookie helpers of cookie transport.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,6 +11,8 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::AppendHeaders;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::time::Duration as CookieDuration;
+use cookie::{Cookie, SameSite};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::{NoContext, Timestamp, Uuid};
@@ -18,7 +21,7 @@ use super::{TokenManager, unix_ms};
 use crate::claims::{RESERVED, Scope};
 use crate::error::IssueError;
 use crate::kind::TokenKind;
-use crate::transport::{csrf_cookie, token_cookie};
+use crate::transport::CookieNames;
 
 impl TokenManager {
     fn sign(&self, builder: TokenBuilder<'_>) -> Result<IssuedToken, IssueError> {
@@ -50,13 +53,20 @@ impl TokenManager {
         let issued_ms = unix_ms(self.now()).max(floor.saturating_add(1));
         inner.last_issued_ms.fetch_max(issued_ms, Ordering::AcqRel);
         let iat = issued_ms / 1000;
-        let ttl = builder.ttl.map_or(
-            match builder.kind {
-                TokenKind::Access => inner.access_ttl,
-                TokenKind::Refresh => inner.refresh_ttl,
-            },
-            |ttl| ttl.as_secs().max(1),
-        );
+        let max_ttl = match builder.kind {
+            TokenKind::Access => inner.access_ttl,
+            TokenKind::Refresh => inner.refresh_ttl,
+        };
+        let ttl = match builder.ttl {
+            None => max_ttl,
+            Some(ttl) if ttl.as_secs() <= max_ttl => ttl.as_secs().max(1),
+            Some(_) => {
+                return Err(IssueError::TtlTooLong {
+                    kind: builder.kind,
+                    max_secs: max_ttl,
+                });
+            }
+        };
         let exp = iat.saturating_add(ttl);
         // A time-ordered jti carries the sub-second issue time that subject
         // revocation needs; `iat` stays in whole seconds.
@@ -93,6 +103,7 @@ impl TokenManager {
             kind: builder.kind,
             issued_at: UNIX_EPOCH + Duration::from_millis(issued_ms),
             expires_at: UNIX_EPOCH + Duration::from_secs(exp),
+            cookie_names: Arc::clone(&inner.cookie_names),
         })
     }
 }
@@ -162,7 +173,14 @@ impl<'m> TokenBuilder<'m> {
         self
     }
 
-    /// A lifetime for this token instead of the manager's.
+    /// A lifetime for this token instead of the manager's, at most the
+    /// manager's lifetime for its kind ([`access_ttl`] or [`refresh_ttl`]):
+    /// revocations are kept for that long, so no token may outlive it. For
+    /// a long "remember me" refresh token, raise `refresh_ttl` and give the
+    /// ordinary ones a shorter `ttl`.
+    ///
+    /// [`access_ttl`]: crate::TokenManagerBuilder::access_ttl
+    /// [`refresh_ttl`]: crate::TokenManagerBuilder::refresh_ttl
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
         self
@@ -195,6 +213,7 @@ pub struct IssuedToken {
     kind: TokenKind,
     issued_at: SystemTime,
     expires_at: SystemTime,
+    cookie_names: Arc<CookieNames>,
 }
 
 impl IssuedToken {
@@ -252,19 +271,32 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
-fn set_cookie(name: &str, value: &str, attributes: &str, max_age: u64) -> HeaderValue {
-    let cookie =
-        format!("{name}={value}; Path=/; Secure; SameSite=Strict{attributes}; Max-Age={max_age}");
-    // Tokens, jtis and our names are visible ASCII; an empty value stands in
-    // should that ever not hold, and the cookie is then simply not usable.
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+/// One `Set-Cookie` header: `Secure; Path=/; SameSite=Strict`, no `Domain`
+/// (what a `__Host-` name requires), expiring after `max_age` seconds.
+fn set_cookie(name: &str, value: &str, http_only: bool, max_age: u64) -> (HeaderName, HeaderValue) {
+    let cookie = Cookie::build((name, value))
+        .path("/")
+        .secure(true)
+        .http_only(http_only)
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::seconds(
+            i64::try_from(max_age).unwrap_or(i64::MAX),
+        ))
+        .build();
+    // Tokens, jtis and checked names are visible ASCII; an empty value stands
+    // in should that ever not hold, and the cookie is then simply not usable.
+    let value =
+        HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""));
+    (SET_COOKIE, value)
 }
 
 impl IssuedToken {
     /// `Set-Cookie` headers for cookie transport: the token in an
     /// `HttpOnly` cookie, and its CSRF value (the `jti`) in a cookie the
     /// page's script reads and echoes in the `X-CSRF-Token` header. Both are
-    /// `Secure; SameSite=Strict; Path=/` and expire with the token.
+    /// `Secure; Path=/; SameSite=Strict`, without `Domain`, named by the
+    /// manager's [`CookieNames`] (`__Host-` by default), and expire with
+    /// the token.
     ///
     /// ```
     /// use axum::{Json, response::IntoResponse};
@@ -275,32 +307,31 @@ impl IssuedToken {
     /// ```
     pub fn cookies(&self) -> AppendHeaders<[(HeaderName, HeaderValue); 2]> {
         let max_age = self.expires_in();
+        let names = &self.cookie_names;
         AppendHeaders([
-            (
-                SET_COOKIE,
-                set_cookie(
-                    token_cookie(self.kind()),
-                    self.as_str(),
-                    "; HttpOnly",
-                    max_age,
-                ),
-            ),
-            (
-                SET_COOKIE,
-                set_cookie(csrf_cookie(self.kind()), self.jti(), "", max_age),
-            ),
+            set_cookie(names.token(self.kind), self.as_str(), true, max_age),
+            set_cookie(names.csrf(self.kind), self.jti(), false, max_age),
         ])
     }
 }
 
-/// `Set-Cookie` headers that clear every cookie [`IssuedToken::cookies`]
-/// sets, for a logout response.
-pub fn clear_cookies() -> AppendHeaders<[(HeaderName, HeaderValue); 4]> {
-    let clear = |name: &str, attributes: &str| (SET_COOKIE, set_cookie(name, "", attributes, 0));
-    AppendHeaders([
-        clear(token_cookie(TokenKind::Access), "; HttpOnly"),
-        clear(csrf_cookie(TokenKind::Access), ""),
-        clear(token_cookie(TokenKind::Refresh), "; HttpOnly"),
-        clear(csrf_cookie(TokenKind::Refresh), ""),
-    ])
+impl TokenManager {
+    /// `Set-Cookie` headers that clear every cookie
+    /// [`IssuedToken::cookies`] sets, for a logout response.
+    ///
+    /// ```
+    /// use axum::{http::StatusCode, response::IntoResponse};
+    /// # fn f(manager: jwt_guard::TokenManager) -> impl IntoResponse {
+    /// (manager.clear_cookies(), StatusCode::NO_CONTENT)
+    /// # }
+    /// ```
+    pub fn clear_cookies(&self) -> AppendHeaders<[(HeaderName, HeaderValue); 4]> {
+        let names = &self.inner.cookie_names;
+        AppendHeaders([
+            set_cookie(names.token(TokenKind::Access), "", true, 0),
+            set_cookie(names.csrf(TokenKind::Access), "", false, 0),
+            set_cookie(names.token(TokenKind::Refresh), "", true, 0),
+            set_cookie(names.csrf(TokenKind::Refresh), "", false, 0),
+        ])
+    }
 }

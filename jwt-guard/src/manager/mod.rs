@@ -15,7 +15,7 @@ use crate::keys::Keys;
 use crate::kind::TokenKind;
 use crate::revocation::{MemoryStore, RevocationStore};
 use crate::token::Token;
-use crate::transport::Location;
+use crate::transport::{CookieNames, Location};
 
 pub(crate) mod builder;
 pub(crate) mod issue;
@@ -74,6 +74,7 @@ struct Inner {
     access_ttl: u64,
     refresh_ttl: u64,
     locations: Vec<Location>,
+    cookie_names: Arc<CookieNames>,
     realm: String,
     max_token_bytes: usize,
     store: Arc<dyn RevocationStore>,
@@ -124,10 +125,13 @@ impl TokenManager {
                     issuer: builder.issuer,
                     audience: builder.audience,
                     leeway: builder.leeway.as_secs(),
+                    access_ttl: builder.access_ttl.as_secs().max(1),
+                    refresh_ttl: builder.refresh_ttl.as_secs().max(1),
                 },
                 access_ttl: builder.access_ttl.as_secs().max(1),
                 refresh_ttl: builder.refresh_ttl.as_secs().max(1),
                 locations: builder.locations,
+                cookie_names: Arc::new(builder.cookie_names),
                 realm,
                 max_token_bytes: builder.max_token_bytes,
                 store: builder
@@ -171,10 +175,20 @@ impl TokenManager {
         &self.inner.locations
     }
 
+    pub(crate) fn cookie_names(&self) -> &CookieNames {
+        &self.inner.cookie_names
+    }
+
     /// The realm of this manager's `WWW-Authenticate` challenges.
     #[must_use]
     pub fn realm(&self) -> &str {
         &self.inner.realm
+    }
+
+    /// Whether `other` is this very manager (a clone of it), not merely one
+    /// configured alike.
+    pub(crate) fn is(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The application's replacement for the RFC 6750 refusal, if any.

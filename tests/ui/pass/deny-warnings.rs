@@ -41,6 +41,21 @@ pub mod handlers {
         token.map(|t| t.sub().to_owned()).unwrap_or_default()
     }
 
+    /// A user's post, the parameters read into a struct.
+    #[derive(serde::Deserialize)]
+    pub struct PostPath {
+        /// The user.
+        pub username: String,
+        /// The post.
+        pub id: u64,
+    }
+
+    /// The same post, the parameters read by name.
+    #[require_token(sub = "username")]
+    pub async fn post_by_name(Path(path): Path<PostPath>) -> String {
+        format!("{} {}", path.username, path.id)
+    }
+
     /// Anyone.
     #[require_token(optional)]
     pub async fn home(token: Option<Token>) -> &'static str {
@@ -51,6 +66,7 @@ pub mod handlers {
 fn main() {
     let _app: Router = Router::new()
         .route("/users/{username}/posts/{id}", post(handlers::post))
+        .route("/by-name/{username}/posts/{id}", get(handlers::post_by_name))
         .route("/admin", get(handlers::admin))
         .route("/", get(handlers::home))
         .with_state(handlers::AppState);
