@@ -228,7 +228,8 @@ fn log_refusal(error: &AuthError) {
 
 /// The verified token. Used without the attribute (in a middleware, or a
 /// handler without a guard), it reuses an earlier check only when that one
-/// asked at least as much (see [`Verified::answers_default`]), else it
+/// asked at least as much (an access token, from the manager's
+/// locations, checked by the same manager), else it
 /// verifies on its own as a bare `#[require_token]` would.
 impl<S: Send + Sync> FromRequestParts<S> for Token {
     type Rejection = Response;
