@@ -136,6 +136,17 @@ pub(crate) struct Validation {
     pub(crate) refresh_ttl: u64,
 }
 
+impl Validation {
+    /// The longest a token of `kind` may live, in seconds: the manager's
+    /// lifetime for that kind, which issuing never exceeds either.
+    pub(crate) const fn lifetime(&self, kind: TokenKind) -> u64 {
+        match kind {
+            TokenKind::Access => self.access_ttl,
+            TokenKind::Refresh => self.refresh_ttl,
+        }
+    }
+}
+
 impl Claims {
     /// Parses the base64url payload of a token whose signature holds.
     #[inline]
@@ -179,11 +190,7 @@ impl Claims {
         // Revocations are kept as long as a token of the manager's may
         // live; a longer-lived one (issued under other settings) could
         // outlive its revocation.
-        let lifetime = match self.kind {
-            TokenKind::Access => validation.access_ttl,
-            TokenKind::Refresh => validation.refresh_ttl,
-        };
-        if self.exp.saturating_sub(self.iat) > lifetime {
+        if self.exp.saturating_sub(self.iat) > validation.lifetime(self.kind) {
             return Err(InvalidToken::Lifetime);
         }
         if let Some(issuer) = &validation.issuer

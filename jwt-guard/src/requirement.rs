@@ -132,7 +132,7 @@ impl Spec {
                     .into());
                 }
                 Some(Err(_)) | None => {
-                    return Err(misconfigured(
+                    return Err(AuthError::Misconfigured(
                         "the handler binds a path parameter and the route has none",
                     ));
                 }
@@ -182,46 +182,41 @@ impl Spec {
 }
 
 /// The value the handler's `Path` extractor will receive for `check`, or
-/// a 500 when the route does not give it under the name the handler binds.
+/// a 500 (logged by the guard, never a pass) when the route does not give
+/// it under the name the handler binds.
 /// The guard compares the claim with what the handler acts on, never with a
 /// parameter of the same name elsewhere in the route.
 fn bound_value<'a>(params: &'a RawPathParams, check: &PathCheck) -> Result<&'a str, AuthError> {
-    let mut named = params.iter().filter(|(name, _)| *name == check.param);
-    let Some((_, by_name)) = named.next() else {
-        return Err(misconfigured(
+    // One pass: how many parameters the route has, and where the bound name is.
+    let (mut count, mut found) = (0, None);
+    for (i, (name, value)) in params.iter().enumerate() {
+        count += 1;
+        if name == check.param {
+            // matchit accepts `{id}` twice in a nested route: which one a
+            // `Path` reads depends on its type. Never guess.
+            if found.is_some() {
+                return Err(AuthError::Misconfigured(
+                    "the route has two parameters of the name the handler binds",
+                ));
+            }
+            found = Some((i, value));
+        }
+    }
+    let Some((at, value)) = found else {
+        return Err(AuthError::Misconfigured(
             "the route has no parameter of the name the handler binds",
         ));
     };
-    // matchit accepts `{id}` twice in a nested route: which one a `Path`
-    // reads depends on its type. Never guess.
-    if named.next().is_some() {
-        return Err(misconfigured(
-            "the route has two parameters of the name the handler binds",
-        ));
-    }
     match check.binding {
-        Binding::Name => Ok(by_name),
-        Binding::Position { index, of } => {
-            if params.iter().count() != of {
-                return Err(misconfigured(
-                    "the route has another number of parameters than the handler's `Path`",
-                ));
-            }
-            match params.iter().nth(index) {
-                Some((name, value)) if name == check.param => Ok(value),
-                _ => Err(misconfigured(
-                    "the route's parameter at the position the handler binds has another name",
-                )),
-            }
-        }
+        Binding::Name => Ok(value),
+        Binding::Position { of, .. } if count != of => Err(AuthError::Misconfigured(
+            "the route has another number of parameters than the handler's `Path`",
+        )),
+        Binding::Position { index, .. } if at != index => Err(AuthError::Misconfigured(
+            "the route's parameter at the position the handler binds has another name",
+        )),
+        Binding::Position { .. } => Ok(value),
     }
-}
-
-/// A route that does not give the handler the parameter it names: a server
-/// mistake, answered 500 and never a pass. The guard logs it with the
-/// refusal.
-fn misconfigured(detail: &'static str) -> AuthError {
-    AuthError::Misconfigured(detail)
 }
 
 /// An override entry is looked up in the scope map first, then among the

@@ -223,8 +223,8 @@ impl TokenManagerBuilder {
         self
     }
 
-    /// Accept HMAC secrets under 32 bytes. For tests only; never in
-    /// production. Defaults to `false`.
+    /// Accept HMAC secrets shorter than their hash (32, 48 or 64 bytes).
+    /// For tests only; never in production. Defaults to `false`.
     pub fn allow_weak_secret(mut self, allow: bool) -> Self {
         self.allow_weak_secret = allow;
         self

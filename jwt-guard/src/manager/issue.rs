@@ -53,10 +53,7 @@ impl TokenManager {
         let issued_ms = unix_ms(self.now()).max(floor.saturating_add(1));
         inner.last_issued_ms.fetch_max(issued_ms, Ordering::AcqRel);
         let iat = issued_ms / 1000;
-        let max_ttl = match builder.kind {
-            TokenKind::Access => inner.access_ttl,
-            TokenKind::Refresh => inner.refresh_ttl,
-        };
+        let max_ttl = inner.validation.lifetime(builder.kind);
         let ttl = match builder.ttl {
             None => max_ttl,
             Some(ttl) if ttl.as_secs() <= max_ttl => ttl.as_secs().max(1),

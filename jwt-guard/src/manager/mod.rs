@@ -70,9 +70,8 @@ pub struct TokenManager {
 
 struct Inner {
     keys: Keys,
+    /// The registered-claim checks, and the lifetimes issuing is bound by.
     validation: Validation,
-    access_ttl: u64,
-    refresh_ttl: u64,
     locations: Vec<Location>,
     cookie_names: Arc<CookieNames>,
     realm: String,
@@ -128,8 +127,6 @@ impl TokenManager {
                     access_ttl: builder.access_ttl.as_secs().max(1),
                     refresh_ttl: builder.refresh_ttl.as_secs().max(1),
                 },
-                access_ttl: builder.access_ttl.as_secs().max(1),
-                refresh_ttl: builder.refresh_ttl.as_secs().max(1),
                 locations: builder.locations,
                 cookie_names: Arc::new(builder.cookie_names),
                 realm,
@@ -274,7 +271,12 @@ impl TokenManager {
             .max(inner.last_issued_ms.load(Ordering::Acquire));
         // Tokens issued from here on get a later issue time than the cutoff.
         inner.issue_floor_ms.fetch_max(cutoff_ms, Ordering::AcqRel);
-        let longest = inner.access_ttl.max(inner.refresh_ttl) + inner.validation.leeway + 1;
+        let validation = &inner.validation;
+        let longest = validation
+            .lifetime(TokenKind::Access)
+            .max(validation.lifetime(TokenKind::Refresh))
+            + validation.leeway
+            + 1;
         let cutoff = UNIX_EPOCH + Duration::from_millis(cutoff_ms);
         inner
             .store
@@ -290,8 +292,8 @@ impl fmt::Debug for TokenManager {
             .field("keys", &inner.keys)
             .field("issuer", &inner.validation.issuer)
             .field("audience", &inner.validation.audience)
-            .field("access_ttl_secs", &inner.access_ttl)
-            .field("refresh_ttl_secs", &inner.refresh_ttl)
+            .field("access_ttl_secs", &inner.validation.access_ttl)
+            .field("refresh_ttl_secs", &inner.validation.refresh_ttl)
             .field("leeway_secs", &inner.validation.leeway)
             .field("locations", &inner.locations)
             .field("realm", &inner.realm)
