@@ -7,6 +7,7 @@ use std::any::TypeId;
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, RawPathParams};
+use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::request::Parts;
 use axum::response::Response;
 
@@ -202,10 +203,20 @@ fn no_manager() -> Response {
 /// RFC 6750 default. Logs the refusal (never the token).
 fn reject(manager: &TokenManager, error: &AuthError) -> Response {
     log_refusal(error);
-    match manager.error_handler() {
-        Some(handler) => handler(error),
-        None => error.to_response(manager.realm()),
+    let Some(handler) = manager.error_handler() else {
+        return error.to_response(manager.realm());
+    };
+    let mut response = handler(error);
+    // A response that keeps the refusal's status keeps its challenge too,
+    // unless the handler wrote its own: a 401 without one breaks RFC 9110
+    // §11.6.1, and clients read the error code from it.
+    if response.status() == error.status()
+        && !response.headers().contains_key(WWW_AUTHENTICATE)
+        && let Some(challenge) = error.www_authenticate(manager.realm())
+    {
+        response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
     }
+    response
 }
 
 fn log_refusal(error: &AuthError) {
@@ -214,9 +225,9 @@ fn log_refusal(error: &AuthError) {
         AuthError::Misconfigured(detail) => {
             tracing::error!(target: "jwt_guard", status, detail, "request refused: server misconfiguration");
         }
-        AuthError::StoreUnavailable => {
-            tracing::error!(target: "jwt_guard", status, "request refused: revocation store unavailable");
-        }
+        // Logged once, with the store's error, where it failed
+        // (`TokenManager::check_revocation`).
+        AuthError::StoreUnavailable => {}
         AuthError::Missing => {
             tracing::debug!(target: "jwt_guard", status, "request refused: no token");
         }

@@ -4,6 +4,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
+use jwt_guard::AuthError;
 use serde_json::Value;
 use tower::ServiceExt as _;
 
@@ -41,22 +42,104 @@ impl Reply {
         )
     }
 
-    /// Asserts a refusal: status, challenge, and a JSON body that echoes
-    /// nothing of the token.
+    /// Whether the handler produced this reply: it carries the mark of
+    /// [`Ran`](crate::Ran).
+    pub fn ran(&self) -> bool {
+        self.headers.contains_key(crate::RAN_HEADER)
+    }
+
+    /// Asserts that the handler ran and answered 200 with `body`.
     #[track_caller]
-    pub fn assert_refused(&self, status: u16, challenge: &str, token: Option<&str>) {
-        assert_eq!(self.status.as_u16(), status, "{self:?}");
-        assert_eq!(self.challenge(), Some(challenge), "{self:?}");
-        let (code, message) = self.error();
-        assert!(!code.is_empty() && !message.is_empty());
-        if let Some(token) = token {
-            for part in token.split('.').filter(|p| p.len() > 8) {
-                assert!(
-                    !self.text.contains(part),
-                    "body echoes the token: {}",
-                    self.text
-                );
+    pub fn assert_ok(&self, body: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.text.as_str(), self.ran()),
+            (200, body, true),
+            "{self:?}"
+        );
+    }
+
+    /// Asserts that the request was refused for `expected` and for nothing
+    /// else, as README.md's table of responses says:
+    ///
+    /// - the status of `expected`;
+    /// - the whole challenge: `Bearer realm="<realm>"`, then for a 400, 401
+    ///   or 403 its `error` code and `error_description` (the reason), and
+    ///   the missing `scope`; no challenge at all for a 500;
+    /// - the JSON body `{"error": <code>, "message": <the reason>}`, where a
+    ///   server error says only that the credentials could not be checked;
+    /// - that the handler did not run (its reply would carry the mark of
+    ///   [`Ran`](crate::Ran));
+    /// - that no header and no body holds any part of `secrets` (tokens are
+    ///   split at `.` and PEM keys at line ends, into parts of 8 bytes or
+    ///   more) or a sign of the server's internals (a panic, a debug dump).
+    #[track_caller]
+    pub fn assert_refused(&self, realm: &str, expected: impl Into<AuthError>, secrets: &[&str]) {
+        let expected = expected.into();
+        let status = expected.status();
+        assert_eq!(self.status, status, "not refused as {expected:?}: {self:?}");
+        assert!(!self.ran(), "the handler ran: {self:?}");
+        let (code, message) = match expected.code() {
+            Some(code) => (code, expected.message().into_owned()),
+            None if status.is_server_error() => (
+                "server_error",
+                "the server could not check the request's credentials".to_owned(),
+            ),
+            None => ("unauthorized", expected.message().into_owned()),
+        };
+        assert_eq!(
+            self.json(),
+            serde_json::json!({"error": code, "message": message}),
+            "the body of {expected:?}"
+        );
+        let challenge = (!status.is_server_error()).then(|| {
+            let mut challenge = format!(r#"Bearer realm="{realm}""#);
+            if let Some(code) = expected.code() {
+                challenge += &format!(r#", error="{code}", error_description="{message}""#);
             }
+            if let Some(scope) = expected.scope() {
+                challenge += &format!(r#", scope="{scope}""#);
+            }
+            challenge
+        });
+        assert_eq!(
+            self.challenge(),
+            challenge.as_deref(),
+            "the challenge of {expected:?}"
+        );
+        self.assert_no_leak(secrets);
+    }
+
+    /// Asserts that no header and no body holds a part of `secrets` or a
+    /// sign of the server's internals.
+    #[track_caller]
+    pub fn assert_no_leak(&self, secrets: &[&str]) {
+        let headers: Vec<String> = self
+            .headers
+            .values()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let all = format!("{} {}", headers.join(" "), self.text);
+        for part in secrets
+            .iter()
+            .flat_map(|s| s.split(['.', '\n']))
+            .filter(|part| part.len() >= 8)
+        {
+            assert!(!all.contains(part), "the reply holds a secret: {all}");
+        }
+        let lower = all.to_lowercase();
+        for internal in [
+            "panick",
+            "called `",
+            "serde",
+            "thread '",
+            "backtrace",
+            "unwrap",
+            "error(",
+        ] {
+            assert!(
+                !lower.contains(internal),
+                "the reply shows internals: {all}"
+            );
         }
     }
 }

@@ -11,5 +11,5 @@ mod handlers;
 mod http;
 
 pub use clock::TestClock;
-pub use handlers::{me, me_app};
+pub use handlers::{RAN_HEADER, Ran, me, me_app};
 pub use http::{Reply, get_with, req, request, send, status};

@@ -5,14 +5,20 @@
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
-use jwt_guard::{Token, TokenManager, TokenManagerBuilder, require_token};
+use jwt_guard::{AuthError, Token, TokenManager, TokenManagerBuilder, require_token};
 
 pub use jwt_guard_test_support::*;
 
 pub const SECRET: &str = "test secret that is long enough for hs256!";
 
+/// The test manager's settings: HS256 with [`SECRET`], issuer and realm
+/// `test`, and a [`TestClock`] that stands still unless a test takes its
+/// own clock and moves it, so no test depends on when it runs.
 pub fn builder() -> TokenManagerBuilder {
-    TokenManager::builder().issuer("test").hs256(SECRET)
+    TokenManager::builder()
+        .issuer("test")
+        .hs256(SECRET)
+        .clock(TestClock::new())
 }
 
 pub fn manager() -> TokenManager {
@@ -41,8 +47,8 @@ pub fn key(name: &str) -> Vec<u8> {
 }
 
 #[require_token(fresh, sub = "username", scope(admin = true))]
-async fn strict(Path(username): Path<String>, token: Token) -> String {
-    format!("{username} {}", token.sub())
+async fn strict(Path(username): Path<String>, token: Token) -> Ran<String> {
+    Ran(format!("{username} {}", token.sub()))
 }
 
 /// `/strict/{username}`: a handler with a requirement at every step (fresh,
@@ -54,7 +60,21 @@ pub fn strict_app(manager: &TokenManager) -> Router {
         .layer(manager.layer())
 }
 
-/// The challenge of a 401 `invalid_token` refusal by the test manager.
-pub fn invalid_token(description: &str) -> String {
-    format!(r#"Bearer realm="test", error="invalid_token", error_description="{description}""#)
+/// The realm of the test manager's challenges: its issuer.
+pub const REALM: &str = "test";
+
+/// [`Reply::assert_refused`] in the test manager's realm.
+pub trait Refused {
+    /// Asserts that the request was refused for `expected` and nothing
+    /// else, that the handler did not run, and that no part of `secrets`
+    /// (and of the test secret) leaked.
+    fn refused(&self, expected: impl Into<AuthError>, secrets: &[&str]);
+}
+
+impl Refused for Reply {
+    #[track_caller]
+    fn refused(&self, expected: impl Into<AuthError>, secrets: &[&str]) {
+        self.assert_refused(REALM, expected, secrets);
+        self.assert_no_leak(&[SECRET]);
+    }
 }

@@ -3,12 +3,19 @@
 
 use std::collections::HashMap;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::body::Body;
 use axum::extract::Path;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use jwt_guard::{Location, TokenManager, TokenManagerBuilder, require_token};
+use jwt_guard::{
+    AuthError, Forbidden, InvalidToken, Location, TokenKind, TokenManager, TokenManagerBuilder,
+    require_token,
+};
+use serde_json::json;
 
 use crate::common::*;
 
@@ -24,28 +31,47 @@ fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 const SECRET_48: &str = "an HS384 test secret, as long as its hash: 48 B.";
 
 #[require_token(sub = "username")]
-async fn user(Path(username): Path<String>) -> String {
-    username
+async fn user(Path(username): Path<String>) -> Ran<String> {
+    Ran(username)
+}
+
+/// A manager read from `vars`, on a clock the test moves.
+fn from_env(vars: &[(&str, &str)], clock: &TestClock) -> TokenManager {
+    TokenManagerBuilder::from_env_with(env(vars))
+        .unwrap()
+        .clock(clock.clone())
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn from_env_reads_every_setting() {
-    let manager = TokenManagerBuilder::from_env_with(env(&[
-        ("JWT_GUARD_SECRET", SECRET_48),
-        ("JWT_GUARD_ALGORITHM", "HS384"),
-        ("JWT_GUARD_ISSUER", "env-api"),
-        ("JWT_GUARD_AUDIENCE", "env-clients"),
-        ("JWT_GUARD_ACCESS_TTL", "5m"),
-        ("JWT_GUARD_LOCATIONS", "cookie, header"),
-        ("JWT_GUARD_REALM", "env realm"),
-    ]))
-    .unwrap()
-    .build()
-    .unwrap();
+    let clock = TestClock::new();
+    let manager = from_env(
+        &[
+            ("JWT_GUARD_SECRET", SECRET_48),
+            ("JWT_GUARD_ALGORITHM", "HS384"),
+            ("JWT_GUARD_KEY_ID", "2026-11"),
+            ("JWT_GUARD_ISSUER", "env-api"),
+            ("JWT_GUARD_AUDIENCE", "env-clients"),
+            ("JWT_GUARD_ACCESS_TTL", "5m"),
+            ("JWT_GUARD_REFRESH_TTL", "2h"),
+            ("JWT_GUARD_LEEWAY", "45s"),
+            ("JWT_GUARD_LOCATIONS", "cookie, header"),
+            ("JWT_GUARD_REALM", "env realm"),
+            ("JWT_GUARD_MAX_TOKEN_BYTES", "4096"),
+        ],
+        &clock,
+    );
     let token = manager.access_token("alice").sign().unwrap();
-    assert_eq!(token.expires_in(), 300);
+    let refresh = manager.refresh_token("alice").sign().unwrap();
+    assert_eq!((token.expires_in(), refresh.expires_in()), (300, 7200));
+    assert_eq!(
+        header_of(token.as_str()),
+        json!({"alg": "HS384", "typ": "JWT", "kid": "2026-11"})
+    );
     let verified = manager
-        .verify(token.as_str(), jwt_guard::TokenKind::Access)
+        .verify(token.as_str(), TokenKind::Access)
         .await
         .unwrap();
     assert_eq!(verified.claim::<String>("iss").as_deref(), Some("env-api"));
@@ -53,18 +79,174 @@ async fn from_env_reads_every_setting() {
         verified.claim::<String>("aud").as_deref(),
         Some("env-clients")
     );
-    let reply = send(&me_app(&manager), req("/me", None)).await;
-    assert_eq!(reply.challenge(), Some(r#"Bearer realm="env realm""#));
-    let debug = format!("{manager:?}");
-    assert!(
-        debug.contains("HS384") && debug.contains("[Cookie, Header]"),
-        "{debug}"
+    let app = me_app(&manager);
+    send(&app, req("/me", None))
+        .await
+        .assert_refused("env realm", AuthError::Missing, &[]);
+    // The cookie is read first, the header second.
+    let bob = manager.access_token("bob").sign().unwrap();
+    let request = Request::get("/me")
+        .header(
+            header::COOKIE,
+            format!("__Host-access_token={}", token.as_str()),
+        )
+        .header(header::AUTHORIZATION, format!("Bearer {}", bob.as_str()))
+        .body(Body::empty())
+        .unwrap();
+    send(&app, request).await.assert_ok("alice");
+    // The leeway: 44 s past `exp` is still valid, 45 s is not.
+    clock.advance(Duration::from_secs(300 + 44));
+    get_with(&app, "/me", token.as_str())
+        .await
+        .assert_ok("alice");
+    clock.advance(Duration::from_secs(1));
+    get_with(&app, "/me", token.as_str()).await.assert_refused(
+        "env realm",
+        InvalidToken::Expired,
+        &[token.as_str()],
     );
+}
+
+/// A token's header, as JSON.
+fn header_of(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice(&header).unwrap()
+}
+
+#[test]
+fn every_duration_suffix() {
+    let clock = TestClock::new();
+    for (value, seconds) in [
+        ("90", 90),
+        ("90s", 90),
+        ("15m", 900),
+        ("12h", 43_200),
+        ("2d", 172_800),
+        (" 7m ", 420),
+    ] {
+        let manager = from_env(
+            &[
+                ("JWT_GUARD_SECRET", SECRET),
+                ("JWT_GUARD_REFRESH_TTL", value),
+            ],
+            &clock,
+        );
+        let refresh = manager.refresh_token("alice").sign().unwrap();
+        assert_eq!(refresh.expires_in(), seconds, "{value:?}");
+    }
+    for value in ["90 s", "1w", "-1", "m", "1.5h", "15M"] {
+        check(
+            &[("JWT_GUARD_SECRET", SECRET), ("JWT_GUARD_LEEWAY", value)],
+            "JWT_GUARD_LEEWAY",
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_defaults() {
+    // Only a secret: access tokens live 15 minutes, refresh tokens 30 days,
+    // the leeway is 30 s, tokens are read from the header, and the realm is
+    // "api".
+    let clock = TestClock::new();
+    let manager = from_env(&[("JWT_GUARD_SECRET", SECRET)], &clock);
+    let token = manager.access_token("alice").sign().unwrap();
+    let refresh = manager.refresh_token("alice").sign().unwrap();
+    assert_eq!(
+        (token.expires_in(), refresh.expires_in()),
+        (15 * 60, 30 * 86_400)
+    );
+    assert_eq!(
+        header_of(token.as_str()),
+        json!({"alg": "HS256", "typ": "JWT"})
+    );
+    let app = me_app(&manager);
+    send(&app, req("/me", None))
+        .await
+        .assert_refused("api", AuthError::Missing, &[]);
+    let cookie = Request::get("/me")
+        .header(
+            header::COOKIE,
+            format!("__Host-access_token={}", token.as_str()),
+        )
+        .body(Body::empty())
+        .unwrap();
+    send(&app, cookie)
+        .await
+        .assert_refused("api", AuthError::Missing, &[token.as_str()]);
+    clock.advance(Duration::from_secs(15 * 60 + 29));
+    get_with(&app, "/me", token.as_str())
+        .await
+        .assert_ok("alice");
+    clock.advance(Duration::from_secs(1));
+    get_with(&app, "/me", token.as_str()).await.assert_refused(
+        "api",
+        InvalidToken::Expired,
+        &[token.as_str()],
+    );
+    // With an issuer, the realm is the issuer.
+    let named = from_env(
+        &[("JWT_GUARD_SECRET", SECRET), ("JWT_GUARD_ISSUER", "blog")],
+        &clock,
+    );
+    send(&me_app(&named), req("/me", None))
+        .await
+        .assert_refused("blog", AuthError::Missing, &[]);
+}
+
+#[tokio::test]
+async fn the_default_size_bound_is_8192_bytes() {
+    // Tokens of exactly 8192 and 8193 bytes, from a manager of the same
+    // secret that allows larger ones.
+    let clock = TestClock::new();
+    let default = from_env(&[("JWT_GUARD_SECRET", SECRET)], &clock);
+    let issuer = TokenManager::builder()
+        .hs256(SECRET)
+        .max_token_bytes(64 * 1024)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let of_length = |bytes: usize| {
+        (5000..7000)
+            .map(|pad| {
+                issuer
+                    .access_token("alice")
+                    .claim("pad", "x".repeat(pad))
+                    .sign()
+                    .unwrap()
+                    .into_string()
+            })
+            .find(|token| token.len() == bytes)
+            .unwrap_or_else(|| panic!("no token of {bytes} bytes"))
+    };
+    let app = me_app(&default);
+    get_with(&app, "/me", &of_length(8192))
+        .await
+        .assert_ok("alice");
+    let over = of_length(8193);
+    get_with(&app, "/me", &over)
+        .await
+        .assert_refused("api", InvalidToken::TooLarge, &[&over]);
+    // The variable moves the bound.
+    let larger = from_env(
+        &[
+            ("JWT_GUARD_SECRET", SECRET),
+            ("JWT_GUARD_MAX_TOKEN_BYTES", "8193"),
+        ],
+        &clock,
+    );
+    get_with(&me_app(&larger), "/me", &over)
+        .await
+        .assert_ok("alice");
 }
 
 #[test]
 fn from_env_errors_name_the_variable() {
-    let cases: [(&[(&str, &str)], &str); 7] = [
+    let ec_private = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys/ec256-private.pem");
+    let cases: [(&[(&str, &str)], &str); 9] = [
         (&[], "key"),
         (&[("JWT_GUARD_SECRET", "short")], "JWT_GUARD_SECRET"),
         (
@@ -100,6 +282,21 @@ fn from_env_errors_name_the_variable() {
             ],
             "JWT_GUARD_PRIVATE_KEY_FILE",
         ),
+        (
+            &[
+                ("JWT_GUARD_ALGORITHM", "ES256"),
+                ("JWT_GUARD_PRIVATE_KEY_FILE", &ec_private),
+            ],
+            "JWT_GUARD_PUBLIC_KEY_FILE",
+        ),
+        (
+            &[
+                ("JWT_GUARD_ALGORITHM", "ES256"),
+                ("JWT_GUARD_PRIVATE_KEY_FILE", &ec_private),
+                ("JWT_GUARD_PUBLIC_KEY_FILE", "/nonexistent/key.pub"),
+            ],
+            "JWT_GUARD_PUBLIC_KEY_FILE",
+        ),
     ];
     for (vars, setting) in cases {
         check(vars, setting);
@@ -116,6 +313,8 @@ fn from_env_errors_name_the_variable() {
         ("JWT_GUARD_REFRESH_TTL", "18446744073709551615"),
         ("JWT_GUARD_MAX_TOKEN_BYTES", "100"),
         ("JWT_GUARD_KEY_ID", "key\"1"),
+        ("JWT_GUARD_MAX_TOKEN_BYTES", "lots"),
+        ("JWT_GUARD_REFRESH_TTL", "1y"),
     ] {
         check(&[("JWT_GUARD_SECRET", SECRET), (var, value)], var);
     }
@@ -132,8 +331,8 @@ fn check(vars: &[(&str, &str)], setting: &str) {
     }
 }
 
-#[test]
-fn from_env_reads_pem_files() {
+#[tokio::test]
+async fn from_env_reads_pem_files() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys");
     let private = format!("{dir}/ec256-private.pem");
     let public = format!("{dir}/ec256-public.pem");
@@ -147,15 +346,15 @@ fn from_env_reads_pem_files() {
     .build()
     .unwrap();
     let token = manager.access_token("a").sign().unwrap();
-    let header = token.as_str().split('.').next().unwrap();
-    use base64::Engine as _;
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
     assert_eq!(
-        serde_json::from_slice::<serde_json::Value>(&header).unwrap(),
-        serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": "2026-11"})
+        header_of(token.as_str()),
+        json!({"alg": "ES256", "typ": "JWT", "kid": "2026-11"})
     );
+    let verified = manager
+        .verify(token.as_str(), TokenKind::Access)
+        .await
+        .unwrap();
+    assert_eq!(verified.sub(), "a");
 }
 
 #[test]
@@ -187,8 +386,13 @@ fn bad_settings_fail_at_build() {
     }
 }
 
+#[require_token(scope(admin = true))]
+async fn admin() -> Ran<&'static str> {
+    Ran("admin")
+}
+
 #[tokio::test]
-async fn the_error_handler_replaces_the_response() {
+async fn the_error_handler_keeps_the_status_and_the_challenge() {
     let m = builder()
         .error_handler(|err| {
             (
@@ -199,26 +403,97 @@ async fn the_error_handler_replaces_the_response() {
         })
         .build()
         .unwrap();
+    let app = Router::new()
+        .route("/me", get(me))
+        .route("/admin", get(admin))
+        .layer(m.layer());
+    let user = access(&m, "alice");
+    let mut forged = user.clone();
+    forged.push('A');
+    for (request, error, body) in [
+        (req("/me", None), AuthError::Missing, "custom: none"),
+        (
+            req("/me", Some(&forged)),
+            InvalidToken::Signature.into(),
+            "custom: invalid_token",
+        ),
+        (
+            req("/admin", Some(&user)),
+            Forbidden::Scope {
+                missing: vec!["admin"],
+            }
+            .into(),
+            "custom: insufficient_scope",
+        ),
+    ] {
+        let reply = send(&app, request).await;
+        assert_eq!(
+            (reply.status, reply.text.as_str(), reply.ran()),
+            (error.status(), body, false)
+        );
+        // The challenge is the default refusal's, word for word.
+        let default = send(&me_app(&m), req("/me", None)).await;
+        assert_eq!(default.challenge(), Some(r#"Bearer realm="test""#));
+        assert_eq!(
+            reply.headers.get(header::WWW_AUTHENTICATE),
+            error.www_authenticate(REALM).as_ref()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_error_handler_may_answer_otherwise() {
+    // A challenge of its own is kept; a response of another status (a
+    // browser sent to the login page) gets none.
+    let m = builder()
+        .error_handler(|err| {
+            if err.code().is_none() {
+                (
+                    StatusCode::SEE_OTHER,
+                    [(header::LOCATION, HeaderValue::from_static("/login"))],
+                )
+                    .into_response()
+            } else {
+                (
+                    err.status(),
+                    [(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(r#"Bearer realm="own""#),
+                    )],
+                )
+                    .into_response()
+            }
+        })
+        .build()
+        .unwrap();
     let app = me_app(&m);
     let reply = send(&app, req("/me", None)).await;
     assert_eq!(
-        (reply.status, reply.text.as_str()),
-        (StatusCode::UNAUTHORIZED, "custom: none")
+        (
+            reply.status,
+            reply.challenge(),
+            reply.headers.get(header::LOCATION)
+        ),
+        (
+            StatusCode::SEE_OTHER,
+            None,
+            Some(&HeaderValue::from_static("/login"))
+        )
     );
     let reply = send(&app, req("/me", Some("a.b.c"))).await;
     assert_eq!(
-        (reply.status, reply.text.as_str()),
-        (StatusCode::UNAUTHORIZED, "custom: invalid_token")
+        (reply.status, reply.challenge()),
+        (StatusCode::UNAUTHORIZED, Some(r#"Bearer realm="own""#))
     );
 }
 
 #[tokio::test]
 async fn no_manager_is_a_500_never_a_pass() {
     let app = Router::new().route("/me", get(me));
-    let reply = send(&app, req("/me", Some(&access(&manager(), "alice")))).await;
-    assert_eq!(reply.status, 500);
-    assert_eq!(reply.challenge(), None);
-    assert_eq!(reply.error().0, "server_error");
+    let token = access(&manager(), "alice");
+    send(&app, req("/me", Some(&token)))
+        .await
+        .refused(AuthError::Misconfigured(""), &[&token]);
 }
 
 #[tokio::test]
@@ -228,9 +503,10 @@ async fn a_route_without_the_named_parameter_is_a_500() {
     let app = Router::new()
         .route("/users/{name}", get(user))
         .layer(m.layer());
-    let reply = get_with(&app, "/users/alice", &access(&m, "alice")).await;
-    assert_eq!(reply.status, 500);
-    assert_eq!(reply.challenge(), None);
+    let token = access(&m, "alice");
+    get_with(&app, "/users/alice", &token)
+        .await
+        .refused(AuthError::Misconfigured(""), &[&token]);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{Request, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jwt_guard::{Token, TokenManager, require_token};
+use jwt_guard::{AuthError, InvalidToken, Token, TokenKind, TokenManager, require_token};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -36,35 +36,40 @@ async fn everything(
     Query(page): Query<Page>,
     token: Token,
     Json(post): Json<NewPost>,
-) -> Json<Value> {
-    Json(json!({
+) -> Ran<Json<Value>> {
+    Ran(Json(json!({
         "greeting": state.greeting,
         "user": username,
         "id": id,
         "page": page.page,
         "sub": token.sub(),
         "title": post.title,
-    }))
+    })))
 }
 
 #[require_token]
 #[axum::debug_handler(state = AppState)]
-async fn debugged(State(state): State<AppState>, token: Token) -> String {
-    format!("{} {}", state.greeting, token.sub())
+async fn debugged(State(state): State<AppState>, token: Token) -> Ran<String> {
+    Ran(format!("{} {}", state.greeting, token.sub()))
 }
 
 /// No attribute: `Token` verifies by itself, as a bare `#[require_token]`.
-async fn plain(token: Token) -> String {
-    token.sub().to_owned()
+async fn plain(token: Token) -> Ran<String> {
+    Ran(token.sub().to_owned())
 }
 
-async fn maybe(token: Option<Token>) -> String {
-    token.map_or_else(|| "nobody".to_owned(), |t| t.sub().to_owned())
+async fn maybe(token: Option<Token>) -> Ran<String> {
+    Ran(token.map_or_else(|| "nobody".to_owned(), |t| t.sub().to_owned()))
 }
 
-async fn login(manager: TokenManager) -> String {
-    manager.access_token("new").sign().unwrap().into_string()
+async fn login(manager: TokenManager) -> Ran<String> {
+    Ran(manager.access_token("new").sign().unwrap().into_string())
 }
+
+/// A refresh token where an access token is required.
+const ACCESS_EXPECTED: InvalidToken = InvalidToken::WrongKind {
+    expected: TokenKind::Access,
+};
 
 fn app(manager: &TokenManager) -> Router {
     Router::new()
@@ -87,7 +92,7 @@ async fn works_beside_state_path_query_and_json() {
         .body(Body::from(r#"{"title":"Hello"}"#))
         .unwrap();
     let reply = send(&app(&m), request).await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.ran() && reply.status == 200, "{reply:?}");
     assert_eq!(
         reply.json(),
         json!({"greeting": "hi", "user": "alice", "id": 7, "page": 2, "sub": "alice", "title": "Hello"})
@@ -97,34 +102,38 @@ async fn works_beside_state_path_query_and_json() {
 #[tokio::test]
 async fn works_with_debug_handler() {
     let m = manager();
-    let reply = get_with(&app(&m), "/debugged", &access(&m, "alice")).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text.as_str()),
-        (200, "hi alice")
-    );
-    assert_eq!(send(&app(&m), req("/debugged", None)).await.status, 401);
+    get_with(&app(&m), "/debugged", &access(&m, "alice"))
+        .await
+        .assert_ok("hi alice");
+    send(&app(&m), req("/debugged", None))
+        .await
+        .refused(AuthError::Missing, &[]);
 }
 
 #[tokio::test]
 async fn token_alone_requires_a_valid_access_token() {
     let m = manager();
     let app = app(&m);
-    assert_eq!(
-        get_with(&app, "/plain", &access(&m, "alice")).await.text,
-        "alice"
-    );
+    get_with(&app, "/plain", &access(&m, "alice"))
+        .await
+        .assert_ok("alice");
     send(&app, req("/plain", None))
         .await
-        .assert_refused(401, r#"Bearer realm="test""#, None);
+        .refused(AuthError::Missing, &[]);
     let refresh = m.refresh_token("alice").sign().unwrap();
-    assert_eq!(get_with(&app, "/plain", refresh.as_str()).await.status, 401);
+    get_with(&app, "/plain", refresh.as_str())
+        .await
+        .refused(ACCESS_EXPECTED, &[refresh.as_str()]);
 
-    assert_eq!(send(&app, req("/maybe", None)).await.text, "nobody");
-    assert_eq!(
-        get_with(&app, "/maybe", &access(&m, "bob")).await.text,
-        "bob"
-    );
-    assert_eq!(get_with(&app, "/maybe", "bad.to.ken").await.status, 401);
+    send(&app, req("/maybe", None)).await.assert_ok("nobody");
+    get_with(&app, "/maybe", &access(&m, "bob"))
+        .await
+        .assert_ok("bob");
+    let mut bad = access(&m, "bob");
+    bad.push('A');
+    get_with(&app, "/maybe", &bad)
+        .await
+        .refused(InvalidToken::Signature, &[&bad]);
 }
 
 #[tokio::test]
@@ -132,11 +141,8 @@ async fn the_manager_is_an_extractor() {
     let m = manager();
     let request = Request::post("/login").body(Body::empty()).unwrap();
     let reply = send(&app(&m), request).await;
-    assert_eq!(reply.status, 200);
-    let token = m
-        .verify(&reply.text, jwt_guard::TokenKind::Access)
-        .await
-        .unwrap();
+    assert!(reply.ran() && reply.status == 200, "{reply:?}");
+    let token = m.verify(&reply.text, TokenKind::Access).await.unwrap();
     assert_eq!(token.sub(), "new");
 }
 
@@ -150,10 +156,7 @@ async fn token_exposes_its_claims() {
         .claim("tenant", "acme")
         .sign()
         .unwrap();
-    let token = m
-        .verify(issued.as_str(), jwt_guard::TokenKind::Access)
-        .await
-        .unwrap();
+    let token = m.verify(issued.as_str(), TokenKind::Access).await.unwrap();
     assert_eq!(token.sub(), "alice");
     assert_eq!(token.jti(), issued.jti());
     assert!(token.is_fresh());
@@ -243,14 +246,12 @@ async fn a_verification_answers_only_for_its_manager_and_requirement() {
         .layer(axum::middleware::from_fn(checked_first))
         .layer(outer.layer());
     let outer_token = access(&outer, "alice");
-    let reply = get_with(&app, "/outer", &outer_token).await;
-    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
-    let reply = get_with(&app, "/inner/plain", &outer_token).await;
-    reply.assert_refused(
-        401,
-        &invalid_token("token signature is invalid"),
-        Some(&outer_token),
-    );
+    get_with(&app, "/outer", &outer_token)
+        .await
+        .assert_ok("alice");
+    get_with(&app, "/inner/plain", &outer_token)
+        .await
+        .refused(InvalidToken::Signature, &[&outer_token]);
 
     // A guard's verification answers for its own handler's `Token`, not for
     // a handler on another route the request is passed on to.
@@ -262,26 +263,20 @@ async fn a_verification_answers_only_for_its_manager_and_requirement() {
         .layer(axum::Extension(next))
         .layer(outer.layer());
     let refresh = outer.refresh_token("alice").sign().unwrap();
-    let reply = get_with(&app, "/forward-refresh", refresh.as_str()).await;
-    reply.assert_refused(
-        401,
-        &invalid_token("refresh token used where an access token is required"),
-        Some(refresh.as_str()),
-    );
-    let reply = send(
+    get_with(&app, "/forward-refresh", refresh.as_str())
+        .await
+        .refused(ACCESS_EXPECTED, &[refresh.as_str()]);
+    // No token where the manager looks.
+    send(
         &app,
         req(&format!("/forward-query?access_token={outer_token}"), None),
     )
-    .await;
-    assert_eq!(reply.status, 401, "{reply:?}");
-    assert_eq!(
-        reply.challenge(),
-        Some(r#"Bearer realm="test""#),
-        "no token where the manager looks"
-    );
+    .await
+    .refused(AuthError::Missing, &[&outer_token]);
     // The control: an access token from the manager's locations, forwarded.
-    let reply = get_with(&app, "/forward-access", &outer_token).await;
-    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    get_with(&app, "/forward-access", &outer_token)
+        .await
+        .assert_ok("alice");
     // Passed on to a fallback, or to a handler service, where the route
     // stays the guard's own.
     let fallback: Router = Router::new().fallback(plain);
@@ -289,22 +284,16 @@ async fn a_verification_answers_only_for_its_manager_and_requirement() {
         .route("/forward-refresh", get(forward_refresh))
         .layer(axum::Extension(fallback))
         .layer(outer.layer());
-    let reply = get_with(&app, "/forward-refresh", refresh.as_str()).await;
-    reply.assert_refused(
-        401,
-        &invalid_token("refresh token used where an access token is required"),
-        Some(refresh.as_str()),
-    );
+    get_with(&app, "/forward-refresh", refresh.as_str())
+        .await
+        .refused(ACCESS_EXPECTED, &[refresh.as_str()]);
     // A refresh-token check in a middleware does not answer for the route's
     // own `Token`.
     let app = Router::new()
         .route("/plain", get(plain))
         .layer(axum::middleware::from_fn(refresh_gate))
         .layer(outer.layer());
-    let reply = get_with(&app, "/plain", refresh.as_str()).await;
-    reply.assert_refused(
-        401,
-        &invalid_token("refresh token used where an access token is required"),
-        Some(refresh.as_str()),
-    );
+    get_with(&app, "/plain", refresh.as_str())
+        .await
+        .refused(ACCESS_EXPECTED, &[refresh.as_str()]);
 }

@@ -5,6 +5,7 @@ mod attacks;
 mod common;
 mod config;
 mod extractors;
+mod forge;
 mod forms;
 mod order;
 mod paths;

@@ -6,24 +6,24 @@
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
-use jwt_guard::{TokenManager, require_token};
+use jwt_guard::{AuthError, Forbidden, TokenManager, require_token};
 use serde::Deserialize;
 
 use crate::common::*;
 
 #[require_token(sub = "user")]
-async fn single(Path(user): Path<String>) -> String {
-    format!("single {user}")
+async fn single(Path(user): Path<String>) -> Ran<String> {
+    Ran(format!("single {user}"))
 }
 
 #[require_token(sub = "user")]
-async fn tuple(Path((org, user)): Path<(String, String)>) -> String {
-    format!("tuple {user}@{org}")
+async fn tuple(Path((org, user)): Path<(String, String)>) -> Ran<String> {
+    Ran(format!("tuple {user}@{org}"))
 }
 
 #[require_token(sub = "user")]
-async fn tuple_rest(Path((.., user)): Path<(String, String)>) -> String {
-    format!("rest {user}")
+async fn tuple_rest(Path((.., user)): Path<(String, String)>) -> Ran<String> {
+    Ran(format!("rest {user}"))
 }
 
 #[derive(Deserialize)]
@@ -33,13 +33,13 @@ struct Member {
 }
 
 #[require_token(sub = "user")]
-async fn by_struct(Path(member): Path<Member>) -> String {
-    format!("struct {}@{}", member.user, member.org)
+async fn by_struct(Path(member): Path<Member>) -> Ran<String> {
+    Ran(format!("struct {}@{}", member.user, member.org))
 }
 
 #[require_token(sub = "user")]
-async fn by_struct_pattern(Path(Member { user, org }): Path<Member>) -> String {
-    format!("pattern {user}@{org}")
+async fn by_struct_pattern(Path(Member { user, org }): Path<Member>) -> Ran<String> {
+    Ran(format!("pattern {user}@{org}"))
 }
 
 #[derive(Deserialize)]
@@ -48,13 +48,13 @@ struct Id {
 }
 
 #[require_token(sub = "id")]
-async fn by_id(Path(Id { id }): Path<Id>) -> String {
-    format!("id {id}")
+async fn by_id(Path(Id { id }): Path<Id>) -> Ran<String> {
+    Ran(format!("id {id}"))
 }
 
 #[require_token(sub = "id")]
-async fn by_id_tuple(Path((_, id)): Path<(String, String)>) -> String {
-    format!("id {id}")
+async fn by_id_tuple(Path((_, id)): Path<(String, String)>) -> Ran<String> {
+    Ran(format!("id {id}"))
 }
 
 fn app(manager: &TokenManager) -> Router {
@@ -86,19 +86,14 @@ fn app(manager: &TokenManager) -> Router {
         .layer(manager.layer())
 }
 
-/// A 500 for a route that does not give the handler what it binds: no
-/// challenge, the JSON error body, and the handler never ran.
-#[track_caller]
-fn assert_misconfigured(reply: &Reply) {
-    assert_eq!(reply.status, 500, "{reply:?}");
-    assert_eq!(reply.challenge(), None, "{reply:?}");
-    assert_eq!(
-        reply.error(),
-        (
-            "server_error".to_owned(),
-            "the server could not check the request's credentials".to_owned()
-        )
-    );
+/// The route does not give the handler what it binds: a 500, whoever asks.
+const MISCONFIGURED: AuthError = AuthError::Misconfigured("");
+
+fn mismatch() -> Forbidden {
+    Forbidden::PathMismatch {
+        claim: "sub",
+        param: "user",
+    }
 }
 
 #[tokio::test]
@@ -106,17 +101,18 @@ async fn a_single_value_is_the_routes_one_parameter() {
     let m = manager();
     let app = app(&m);
     let alice = access(&m, "alice");
-    let reply = get_with(&app, "/single/alice", &alice).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text.as_str()),
-        (200, "single alice")
-    );
-    let reply = get_with(&app, "/single/bob", &alice).await;
-    assert_eq!(reply.status, 403);
-    assert_eq!(reply.error().0, "insufficient_scope");
+    get_with(&app, "/single/alice", &alice)
+        .await
+        .assert_ok("single alice");
+    get_with(&app, "/single/bob", &alice)
+        .await
+        .refused(mismatch(), &[&alice]);
     // The handler would receive `{name}` as `user`: the guard will not guess.
-    assert_misconfigured(&get_with(&app, "/renamed/alice", &alice).await);
-    assert_misconfigured(&get_with(&app, "/two/alice/acme", &alice).await);
+    for uri in ["/renamed/alice", "/two/alice/acme"] {
+        get_with(&app, uri, &alice)
+            .await
+            .refused(MISCONFIGURED, &[&alice]);
+    }
 }
 
 #[tokio::test]
@@ -125,26 +121,27 @@ async fn a_tuple_is_checked_at_the_position_the_handler_reads() {
     let app = app(&m);
     let alice = access(&m, "alice");
     let mallory = access(&m, "mallory");
-    let reply = get_with(&app, "/orgs/acme/users/alice", &alice).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text.as_str()),
-        (200, "tuple alice@acme")
-    );
-    let reply = get_with(&app, "/orgs/acme/users/alice", &mallory).await;
-    assert_eq!(reply.status, 403);
+    get_with(&app, "/orgs/acme/users/alice", &alice)
+        .await
+        .assert_ok("tuple alice@acme");
+    get_with(&app, "/orgs/acme/users/alice", &mallory)
+        .await
+        .refused(mismatch(), &[&mallory]);
     // The same handler on a route with the parameters reversed would hand
     // the handler `alice` as `user` while `{user}` is `mallory`: refused
     // whoever asks, never passed.
     for token in [&mallory, &alice] {
-        assert_misconfigured(&get_with(&app, "/users/mallory/orgs/alice", token).await);
+        get_with(&app, "/users/mallory/orgs/alice", token)
+            .await
+            .refused(MISCONFIGURED, &[token]);
     }
     // `..` counts the remaining elements from the end.
-    let reply = get_with(&app, "/rest/acme/alice", &alice).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text.as_str()),
-        (200, "rest alice")
-    );
-    assert_misconfigured(&get_with(&app, "/rest-reversed/alice/acme", &alice).await);
+    get_with(&app, "/rest/acme/alice", &alice)
+        .await
+        .assert_ok("rest alice");
+    get_with(&app, "/rest-reversed/alice/acme", &alice)
+        .await
+        .refused(MISCONFIGURED, &[&alice]);
 }
 
 #[tokio::test]
@@ -158,10 +155,10 @@ async fn a_struct_is_checked_by_name_in_any_order() {
         ("/struct-reversed/alice/acme", "struct alice@acme"),
         ("/pattern/alice/acme", "pattern alice@acme"),
     ] {
-        let reply = get_with(&app, uri, &alice).await;
-        assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, body));
-        let reply = get_with(&app, uri, &mallory).await;
-        assert_eq!(reply.status, 403, "{uri}");
+        get_with(&app, uri, &alice).await.assert_ok(body);
+        get_with(&app, uri, &mallory)
+            .await
+            .refused(mismatch(), &[&mallory]);
     }
 }
 
@@ -170,22 +167,15 @@ async fn positions_count_across_nested_routers() {
     let m = manager();
     let app = app(&m);
     let alice = access(&m, "alice");
-    let reply = get_with(&app, "/nested/acme/users/alice", &alice).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text.as_str()),
-        (200, "tuple alice@acme")
-    );
-    let reply = get_with(&app, "/nested/acme/members/alice", &alice).await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text.as_str()),
-        (200, "struct alice@acme")
-    );
-    assert_eq!(
-        get_with(&app, "/nested/alice/users/bob", &alice)
-            .await
-            .status,
-        403
-    );
+    get_with(&app, "/nested/acme/users/alice", &alice)
+        .await
+        .assert_ok("tuple alice@acme");
+    get_with(&app, "/nested/acme/members/alice", &alice)
+        .await
+        .assert_ok("struct alice@acme");
+    get_with(&app, "/nested/alice/users/bob", &alice)
+        .await
+        .refused(mismatch(), &[&alice]);
 }
 
 #[tokio::test]
@@ -201,6 +191,8 @@ async fn a_parameter_name_twice_in_a_route_is_a_server_error() {
         "/dup/alice/tuple/alice",
         "/dup/bob/tuple/alice",
     ] {
-        assert_misconfigured(&get_with(&app, uri, &alice).await);
+        get_with(&app, uri, &alice)
+            .await
+            .refused(MISCONFIGURED, &[&alice]);
     }
 }

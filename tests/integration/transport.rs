@@ -10,24 +10,26 @@ use axum::extract::{FromRequest, Request as AxumRequest, State};
 use axum::http::{Method, Request, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jwt_guard::{Location, Token, TokenManager, require_token};
+use jwt_guard::{
+    AuthError, InvalidRequest, InvalidToken, Location, Token, TokenManager, require_token,
+};
 use serde_json::{Value, json};
 
 use crate::common::*;
 
 #[require_token(location(query))]
-async fn query_only(token: Token) -> String {
-    token.sub().to_owned()
+async fn query_only(token: Token) -> Ran<String> {
+    Ran(token.sub().to_owned())
 }
 
 #[require_token(location(cookie))]
-async fn cookie_only(token: Token) -> String {
-    token.sub().to_owned()
+async fn cookie_only(token: Token) -> Ran<String> {
+    Ran(token.sub().to_owned())
 }
 
 #[require_token(refresh, location(cookie))]
-async fn cookie_refresh(token: Token) -> String {
-    format!("refresh {}", token.sub())
+async fn cookie_refresh(token: Token) -> Ran<String> {
+    Ran(format!("refresh {}", token.sub()))
 }
 
 /// Counts how often a body extractor runs.
@@ -49,8 +51,8 @@ impl FromRequest<Reads> for CountedJson {
 }
 
 #[require_token]
-async fn create(State(_reads): State<Reads>, CountedJson(body): CountedJson) -> String {
-    body["title"].as_str().unwrap_or_default().to_owned()
+async fn create(State(_reads): State<Reads>, CountedJson(body): CountedJson) -> Ran<String> {
+    Ran(body["title"].as_str().unwrap_or_default().to_owned())
 }
 
 fn app(manager: &TokenManager) -> Router {
@@ -77,10 +79,13 @@ fn with_cookies(method: &str, uri: &str, cookies: &str, csrf: Option<&str>) -> R
 async fn missing_token_is_401_without_error_code() {
     let m = manager();
     let reply = send(&strict_app(&m), req("/strict/alice", None)).await;
-    reply.assert_refused(401, r#"Bearer realm="test""#, None);
+    reply.refused(AuthError::Missing, &[]);
     assert_eq!(
-        reply.json(),
-        json!({"error": "unauthorized", "message": "a bearer token is required"})
+        (reply.challenge(), reply.json()),
+        (
+            Some(r#"Bearer realm="test""#),
+            json!({"error": "unauthorized", "message": "a bearer token is required"})
+        )
     );
     // Another scheme is no bearer token.
     let basic = Request::get("/strict/alice")
@@ -89,7 +94,7 @@ async fn missing_token_is_401_without_error_code() {
         .unwrap();
     send(&strict_app(&m), basic)
         .await
-        .assert_refused(401, r#"Bearer realm="test""#, None);
+        .refused(AuthError::Missing, &["YWxpY2U6c2VjcmV0"]);
 }
 
 #[tokio::test]
@@ -97,30 +102,23 @@ async fn malformed_requests_are_400() {
     let m = manager();
     let app = strict_app(&m);
     let token = access(&m, "alice");
-    let invalid_request = |d: &str| {
-        format!(r#"Bearer realm="test", error="invalid_request", error_description="{d}""#)
-    };
     for value in ["Bearer", "Bearer ", "bearer    "] {
         let request = Request::get("/strict/alice")
             .header(header::AUTHORIZATION, value)
             .body(Body::empty())
             .unwrap();
-        send(&app, request).await.assert_refused(
-            400,
-            &invalid_request("the Bearer scheme needs a token"),
-            None,
-        );
+        send(&app, request)
+            .await
+            .refused(InvalidRequest::EmptyBearer, &[]);
     }
     let twice = Request::get("/strict/alice")
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .body(Body::empty())
         .unwrap();
-    send(&app, twice).await.assert_refused(
-        400,
-        &invalid_request("more than one Authorization header"),
-        Some(&token),
-    );
+    send(&app, twice)
+        .await
+        .refused(InvalidRequest::DuplicateHeader, &[&token]);
 }
 
 #[tokio::test]
@@ -140,7 +138,9 @@ async fn the_scheme_is_case_insensitive() {
             )
             .body(Body::empty())
             .unwrap();
-        assert_eq!(send(&strict_app(&m), request).await.status, 200, "{scheme}");
+        send(&strict_app(&m), request)
+            .await
+            .assert_ok("alice alice");
     }
 }
 
@@ -148,11 +148,13 @@ async fn the_scheme_is_case_insensitive() {
 async fn query_location_reads_access_token_parameter() {
     let m = manager();
     let token = access(&m, "alice");
-    let reply = send(&app(&m), req(&format!("/q?x=1&access_token={token}"), None)).await;
-    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    send(&app(&m), req(&format!("/q?x=1&access_token={token}"), None))
+        .await
+        .assert_ok("alice");
     // Not read where the handler does not look.
-    let reply = send(&app(&m), req(&format!("/h?access_token={token}"), None)).await;
-    assert_eq!(reply.status, 401);
+    send(&app(&m), req(&format!("/h?access_token={token}"), None))
+        .await
+        .refused(AuthError::Missing, &[&token]);
     // Twice in the query is ambiguous.
     let reply = send(
         &app(&m),
@@ -162,11 +164,7 @@ async fn query_location_reads_access_token_parameter() {
         ),
     )
     .await;
-    reply.assert_refused(
-        400,
-        r#"Bearer realm="test", error="invalid_request", error_description="a token was sent in more than one place""#,
-        Some(&token),
-    );
+    reply.refused(InvalidRequest::AmbiguousToken, &[&token]);
 }
 
 #[tokio::test]
@@ -176,15 +174,80 @@ async fn header_and_query_together_is_400() {
         .build()
         .unwrap();
     let token = access(&m, "alice");
-    let reply = send(
+    send(
         &app(&m),
         req(&format!("/h?access_token={token}"), Some(&token)),
     )
-    .await;
-    assert_eq!(reply.status, 400);
-    assert_eq!(reply.error().0, "invalid_request");
-    let reply = send(&app(&m), req(&format!("/h?access_token={token}"), None)).await;
-    assert_eq!(reply.status, 200);
+    .await
+    .refused(InvalidRequest::AmbiguousToken, &[&token]);
+    send(&app(&m), req(&format!("/h?access_token={token}"), None))
+        .await
+        .assert_ok("alice");
+    send(&app(&m), req("/h", Some(&token)))
+        .await
+        .assert_ok("alice");
+}
+
+#[tokio::test]
+async fn a_handlers_locations_replace_the_managers() {
+    // The manager reads the header and the query; `location(query)` reads
+    // only the query, `location(cookie)` only the cookie.
+    let m = builder()
+        .locations([Location::Header, Location::Query])
+        .build()
+        .unwrap();
+    let routes = app(&m);
+    let token = access(&m, "alice");
+    let cookie = format!("__Host-access_token={token}");
+    send(&routes, req("/q", Some(&token)))
+        .await
+        .refused(AuthError::Missing, &[&token]);
+    send(&routes, with_cookies("GET", "/q", &cookie, None))
+        .await
+        .refused(AuthError::Missing, &[&token]);
+    send(&routes, req(&format!("/q?access_token={token}"), None))
+        .await
+        .assert_ok("alice");
+    for request in [
+        req("/c", Some(&token)),
+        req(&format!("/c?access_token={token}"), None),
+    ] {
+        send(&routes, request)
+            .await
+            .refused(AuthError::Missing, &[&token]);
+    }
+    send(&routes, with_cookies("GET", "/c", &cookie, None))
+        .await
+        .assert_ok("alice");
+    // A cookie-only manager: an unannotated handler reads the cookie alone.
+    let m = builder().locations([Location::Cookie]).build().unwrap();
+    let token = access(&m, "alice");
+    send(&app(&m), req("/h", Some(&token)))
+        .await
+        .refused(AuthError::Missing, &[&token]);
+    let cookie = format!("__Host-access_token={token}");
+    send(&app(&m), with_cookies("GET", "/h", &cookie, None))
+        .await
+        .assert_ok("alice");
+}
+
+#[tokio::test]
+async fn the_managers_order_decides_which_location_wins() {
+    // A cookie and a header, each with a token: the first of the manager's
+    // locations that holds one wins.
+    for (locations, winner) in [
+        ([Location::Cookie, Location::Header], "alice"),
+        ([Location::Header, Location::Cookie], "bob"),
+    ] {
+        let m = builder().locations(locations).build().unwrap();
+        let (alice, bob) = (access(&m, "alice"), access(&m, "bob"));
+        let request = Request::get("/h")
+            .header(header::COOKIE, format!("__Host-access_token={alice}"))
+            .header(header::AUTHORIZATION, format!("Bearer {bob}"))
+            .body(Body::empty())
+            .unwrap();
+        send(&app(&m), request).await.assert_ok(winner);
+    }
 }
 
 #[tokio::test]
@@ -219,33 +282,33 @@ async fn cookie_transport_with_csrf() {
         issued.jti()
     );
     // Safe methods need no CSRF header.
-    let reply = send(&app, with_cookies("GET", "/c", &cookies, None)).await;
-    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    send(&app, with_cookies("GET", "/c", &cookies, None))
+        .await
+        .assert_ok("alice");
     // Unsafe methods need the header to match the cookie…
-    let reply = send(
+    send(
         &app,
         with_cookies("POST", "/c", &cookies, Some(issued.jti())),
     )
-    .await;
-    assert_eq!(reply.status, 200);
+    .await
+    .assert_ok("alice");
     for csrf in [None, Some("wrong"), Some("")] {
-        let reply = send(&app, with_cookies("POST", "/c", &cookies, csrf)).await;
-        reply.assert_refused(
-            401,
-            &invalid_token("CSRF token missing or does not match"),
-            Some(issued.as_str()),
-        );
+        send(&app, with_cookies("POST", "/c", &cookies, csrf))
+            .await
+            .refused(InvalidToken::Csrf, &[issued.as_str()]);
     }
     // …and the token itself: a CSRF pair planted beside a stolen cookie fails.
     let planted = format!(
         "__Host-access_token={}; __Host-csrf_access_token=planted",
         issued.as_str()
     );
-    let reply = send(&app, with_cookies("POST", "/c", &planted, Some("planted"))).await;
-    assert_eq!(reply.status, 401);
+    send(&app, with_cookies("POST", "/c", &planted, Some("planted")))
+        .await
+        .refused(InvalidToken::Csrf, &[issued.as_str()]);
     // The manager's default locations do not include cookies.
-    let reply = send(&app, with_cookies("GET", "/h", &cookies, None)).await;
-    assert_eq!(reply.status, 401);
+    send(&app, with_cookies("GET", "/h", &cookies, None))
+        .await
+        .refused(AuthError::Missing, &[issued.as_str()]);
 }
 
 #[tokio::test]
@@ -257,15 +320,24 @@ async fn refresh_cookie_has_its_own_csrf_pair() {
         refresh.as_str(),
         refresh.jti()
     );
-    let reply = send(
+    send(
         &app(&m),
         with_cookies("POST", "/refresh", &cookies, Some(refresh.jti())),
     )
-    .await;
-    assert_eq!(
-        (reply.status.as_u16(), reply.text.as_str()),
-        (200, "refresh alice")
+    .await
+    .assert_ok("refresh alice");
+    // The access token's CSRF pair does not stand for the refresh token's.
+    let access_pair = format!(
+        "__Host-refresh_token={}; __Host-csrf_access_token={}",
+        refresh.as_str(),
+        refresh.jti()
     );
+    send(
+        &app(&m),
+        with_cookies("POST", "/refresh", &access_pair, Some(refresh.jti())),
+    )
+    .await
+    .refused(InvalidToken::Csrf, &[refresh.as_str()]);
     let cleared = {
         use axum::response::IntoResponse;
         m.clear_cookies().into_response()
@@ -392,11 +464,13 @@ async fn cookie_names_are_configurable_and_checked() {
     );
     let app = app(&m);
     let custom = format!("__Host-session={}", issued.as_str());
-    let reply = send(&app, with_cookies("GET", "/c", &custom, None)).await;
-    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    send(&app, with_cookies("GET", "/c", &custom, None))
+        .await
+        .assert_ok("alice");
     let default = format!("__Host-access_token={}", issued.as_str());
-    let reply = send(&app, with_cookies("GET", "/c", &default, None)).await;
-    reply.assert_refused(401, r#"Bearer realm="test""#, Some(issued.as_str()));
+    send(&app, with_cookies("GET", "/c", &default, None))
+        .await
+        .refused(AuthError::Missing, &[issued.as_str()]);
 
     for (names, needle) in [
         (
@@ -433,7 +507,6 @@ async fn two_token_cookies_are_a_bad_request() {
     let app = app(&m);
     let alice = m.access_token("alice").sign().unwrap();
     let mallory = m.access_token("mallory").sign().unwrap();
-    let challenge = r#"Bearer realm="test", error="invalid_request", error_description="more than one cookie carries the token""#;
     for cookies in [
         format!(
             "__Host-access_token={}; __Host-access_token={}",
@@ -445,8 +518,12 @@ async fn two_token_cookies_are_a_bad_request() {
             alice.as_str()
         ),
     ] {
-        let reply = send(&app, with_cookies("GET", "/c", &cookies, None)).await;
-        reply.assert_refused(400, challenge, Some(alice.as_str()));
+        send(&app, with_cookies("GET", "/c", &cookies, None))
+            .await
+            .refused(
+                InvalidRequest::DuplicateCookie,
+                &[alice.as_str(), mallory.as_str()],
+            );
     }
     // Two `Cookie` headers are one cookie list (RFC 9113 §8.2.3).
     let request = Request::get("/c")
@@ -460,9 +537,10 @@ async fn two_token_cookies_are_a_bad_request() {
         )
         .body(Body::empty())
         .unwrap();
-    send(&app, request)
-        .await
-        .assert_refused(400, challenge, Some(alice.as_str()));
+    send(&app, request).await.refused(
+        InvalidRequest::DuplicateCookie,
+        &[alice.as_str(), mallory.as_str()],
+    );
     // A pair beyond ASCII is skipped, not the whole header; and a name that
     // only trims to the token's (a sibling domain's cookie, which a browser
     // never took for `__Host-`) is not the token's.
@@ -478,8 +556,7 @@ async fn two_token_cookies_are_a_bad_request() {
         )
         .body(Body::empty())
         .unwrap();
-    let reply = send(&app, request).await;
-    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    send(&app, request).await.assert_ok("alice");
     let planted_only = format!("\u{2000}__Host-access_token={}", mallory.as_str());
     let request = Request::get("/c")
         .header(
@@ -490,14 +567,15 @@ async fn two_token_cookies_are_a_bad_request() {
         .unwrap();
     send(&app, request)
         .await
-        .assert_refused(401, r#"Bearer realm="test""#, Some(mallory.as_str()));
+        .refused(AuthError::Missing, &[mallory.as_str()]);
     // The control: one token cookie beside other cookies is read.
     let cookies = format!(
         "theme=dark; __Host-access_token={}; lang=en",
         alice.as_str()
     );
-    let reply = send(&app, with_cookies("GET", "/c", &cookies, None)).await;
-    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "alice"));
+    send(&app, with_cookies("GET", "/c", &cookies, None))
+        .await
+        .assert_ok("alice");
 }
 
 #[tokio::test]
@@ -510,10 +588,15 @@ async fn a_refused_request_never_reads_the_body() {
         .layer(m.layer());
     let post =
         |token: Option<&str>| request(Method::POST, "/posts", token, Some(&json!({"title": "hi"})));
-    assert_eq!(send(&app, post(None)).await.status, 401);
-    assert_eq!(send(&app, post(Some("bad.token.here"))).await.status, 401);
+    send(&app, post(None))
+        .await
+        .refused(AuthError::Missing, &[]);
+    send(&app, post(Some("bad.token.here")))
+        .await
+        .refused(InvalidToken::Malformed, &[]);
     assert_eq!(reads.0.load(Ordering::SeqCst), 0);
-    let reply = send(&app, post(Some(&access(&m, "alice")))).await;
-    assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "hi"));
+    send(&app, post(Some(&access(&m, "alice"))))
+        .await
+        .assert_ok("hi");
     assert_eq!(reads.0.load(Ordering::SeqCst), 1);
 }

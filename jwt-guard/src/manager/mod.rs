@@ -240,7 +240,8 @@ impl TokenManager {
             Ok(false) => Ok(()),
             Ok(true) => Err(InvalidToken::Revoked.into()),
             Err(error) => {
-                tracing::error!(target: "jwt_guard", %error, "revocation store failed; request refused");
+                // The one event of this refusal: the guard does not log it again.
+                tracing::error!(target: "jwt_guard", status = 500u16, %error, "request refused: revocation store failed");
                 Err(AuthError::StoreUnavailable)
             }
         }
