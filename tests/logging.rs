@@ -1,4 +1,5 @@
-//! Every refusal is logged as a `tracing` event, never with the token.
+//! Every kind of refusal is logged as exactly one `tracing` event, never
+//! with the token or the secret.
 //!
 //! This file must stay its own test binary, with this one test: it sets the
 //! process-wide `tracing` subscriber, which can be set only once, and reads
@@ -8,15 +9,31 @@
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::routing::get;
-use jwt_guard::{Token, TokenManager, require_token};
-use jwt_guard_test_support::status;
+use axum::body::Body;
+use axum::http::{Request, header};
+use axum::routing::{get, post};
+use jwt_guard::{Token, TokenManager, TokenManagerBuilder, require_token};
+use jwt_guard_test_support::{FailingStore, Ran, req, send};
 
 const SECRET: &str = "a logging test secret of at least 32 bytes";
+/// The failing store's error, which the log carries.
+const DOWN: &str = "the store is down";
 
 /// Collects log lines.
 #[derive(Clone, Default)]
 struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Lines {
+    /// Takes the lines written since the last call.
+    fn take(&self) -> Vec<String> {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
 
 impl std::io::Write for Lines {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -29,12 +46,21 @@ impl std::io::Write for Lines {
 }
 
 #[require_token(scope(admin = true))]
-async fn admin(token: Token) -> String {
-    token.sub().to_owned()
+async fn admin(token: Token) -> Ran<String> {
+    Ran(token.sub().to_owned())
+}
+
+#[require_token(location(cookie))]
+async fn cookie(token: Token) -> Ran<String> {
+    Ran(token.sub().to_owned())
+}
+
+fn builder() -> TokenManagerBuilder {
+    TokenManager::builder().hs256(SECRET)
 }
 
 #[tokio::test]
-async fn every_refusal_is_logged_without_the_token() {
+async fn every_refusal_is_logged_once_without_the_token() {
     let lines = Lines::default();
     let writer = lines.clone();
     tracing_subscriber::fmt()
@@ -43,32 +69,89 @@ async fn every_refusal_is_logged_without_the_token() {
         .with_writer(move || writer.clone())
         .init();
 
-    let manager = TokenManager::builder().hs256(SECRET).build().unwrap();
+    let manager = builder().build().unwrap();
     let app = Router::new()
         .route("/admin", get(admin))
+        .route("/cookie", post(cookie))
         .layer(manager.layer());
     let mut bad = manager.access_token("alice").sign().unwrap().into_string();
     bad.push('A');
-    let user = manager.access_token("bob").sign().unwrap().into_string();
-    assert_eq!(status(&app, "/admin", Some(&bad)).await, 401);
-    assert_eq!(status(&app, "/admin", None).await, 401);
-    assert_eq!(status(&app, "/admin", Some(&user)).await, 403);
+    let user = manager.access_token("bob").sign().unwrap();
+    let tokens = [bad.clone(), user.as_str().to_owned()];
+    let twice = Request::get("/admin")
+        .header(header::AUTHORIZATION, format!("Bearer {}", user.as_str()))
+        .header(header::AUTHORIZATION, format!("Bearer {}", user.as_str()))
+        .body(Body::empty())
+        .unwrap();
+    let no_csrf = Request::post("/cookie")
+        .header(
+            header::COOKIE,
+            format!("__Host-access_token={}", user.as_str()),
+        )
+        .body(Body::empty())
+        .unwrap();
     let unmanaged = Router::new().route("/admin", get(admin));
-    assert_eq!(status(&unmanaged, "/admin", Some(&user)).await, 500);
+    let failing = builder()
+        .revocation_store(FailingStore(DOWN))
+        .build()
+        .unwrap();
+    let failing_app = Router::new()
+        .route("/admin", get(admin))
+        .layer(failing.layer());
 
-    let log = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-    for expected in [
-        "request refused status=401 code=\"invalid_token\" reason=token signature is invalid",
-        "request refused: no token status=401",
-        "request refused status=403 code=\"insufficient_scope\" reason=token scope lacks `admin`",
-        "ERROR jwt_guard: request refused: server misconfiguration status=500 detail=\"no TokenManager",
-    ] {
-        assert!(log.contains(expected), "{expected:?} not in:\n{log}");
-    }
-    for token in [&bad, &user] {
-        for part in token.split('.') {
-            assert!(!log.contains(part), "the log holds a token: {log}");
+    let cases = [
+        (
+            send(&app, req("/admin", Some(&bad))).await.status,
+            "INFO jwt_guard: request refused status=401 code=\"invalid_token\" reason=token signature is invalid",
+        ),
+        (
+            send(&app, req("/admin", None)).await.status,
+            "DEBUG jwt_guard: request refused: no token status=401",
+        ),
+        (
+            send(&app, req("/admin", Some(user.as_str()))).await.status,
+            "INFO jwt_guard: request refused status=403 code=\"insufficient_scope\" reason=token scope lacks `admin`",
+        ),
+        (
+            send(&app, twice).await.status,
+            "INFO jwt_guard: request refused status=400 code=\"invalid_request\" reason=more than one Authorization header",
+        ),
+        (
+            send(&app, no_csrf).await.status,
+            "INFO jwt_guard: request refused status=401 code=\"invalid_token\" reason=CSRF token missing or does not match",
+        ),
+        (
+            send(&unmanaged, req("/admin", Some(user.as_str())))
+                .await
+                .status,
+            "ERROR jwt_guard: request refused: server misconfiguration status=500 detail=\"no TokenManager",
+        ),
+        (
+            send(&failing_app, req("/admin", Some(user.as_str())))
+                .await
+                .status,
+            "ERROR jwt_guard: request refused: revocation store failed status=500 error=revocation store error: the store is down",
+        ),
+    ];
+    // Each request above wrote its event before the next was sent; read
+    // them back in order, one request at a time.
+    let log = lines.take();
+    assert_eq!(
+        log.len(),
+        cases.len(),
+        "one event per refusal:\n{}",
+        log.join("\n")
+    );
+    for ((status, expected), line) in cases.iter().zip(&log) {
+        assert!(
+            line.contains(expected),
+            "{status}: {expected:?} not in {line:?}"
+        );
+        for token in &tokens {
+            for part in token.split('.') {
+                assert!(!line.contains(part), "the log holds a token: {line}");
+            }
         }
+        assert!(!line.contains(SECRET));
     }
-    assert!(!log.contains(SECRET));
 }

@@ -187,8 +187,3 @@ pub fn req(uri: &str, token: Option<&str>) -> Request<Body> {
 pub async fn get_with(app: &Router, uri: &str, token: &str) -> Reply {
     send(app, req(uri, Some(token))).await
 }
-
-/// The status of a GET of `uri`, with a bearer token when one is given.
-pub async fn status(app: &Router, uri: &str, token: Option<&str>) -> u16 {
-    send(app, req(uri, token)).await.status.as_u16()
-}

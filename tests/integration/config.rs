@@ -285,14 +285,14 @@ fn from_env_errors_name_the_variable() {
         (
             &[
                 ("JWT_GUARD_ALGORITHM", "ES256"),
-                ("JWT_GUARD_PRIVATE_KEY_FILE", &ec_private),
+                ("JWT_GUARD_PRIVATE_KEY_FILE", ec_private),
             ],
             "JWT_GUARD_PUBLIC_KEY_FILE",
         ),
         (
             &[
                 ("JWT_GUARD_ALGORITHM", "ES256"),
-                ("JWT_GUARD_PRIVATE_KEY_FILE", &ec_private),
+                ("JWT_GUARD_PRIVATE_KEY_FILE", ec_private),
                 ("JWT_GUARD_PUBLIC_KEY_FILE", "/nonexistent/key.pub"),
             ],
             "JWT_GUARD_PUBLIC_KEY_FILE",

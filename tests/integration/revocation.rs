@@ -5,8 +5,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use jwt_guard::{
-    AuthError, InvalidToken, MemoryStore, RevocationStore, StoreError, StoreFuture, Token,
-    TokenKind, TokenManager, require_token,
+    AuthError, InvalidToken, MemoryStore, RevocationStore, StoreFuture, Token, TokenKind,
+    TokenManager, require_token,
 };
 
 use crate::common::*;
@@ -195,37 +195,15 @@ fn lifetimes_are_bounded_at_build() {
     assert!(builder().refresh_ttl(year).access_ttl(year).build().is_ok());
 }
 
-/// A store that always fails, with this message.
-struct Broken;
-
+/// The failing store's error, which must not reach the client.
 const BROKEN: &str = "the store is down for maintenance";
-
-impl RevocationStore for Broken {
-    fn revoke_token<'a>(
-        &'a self,
-        _: &'a str,
-        _: std::time::SystemTime,
-        _: std::time::SystemTime,
-    ) -> StoreFuture<'a, ()> {
-        StoreFuture::new(async { Err(StoreError::new(BROKEN)) })
-    }
-    fn revoke_subject<'a>(
-        &'a self,
-        _: &'a str,
-        _: std::time::SystemTime,
-        _: std::time::SystemTime,
-        _: std::time::SystemTime,
-    ) -> StoreFuture<'a, ()> {
-        StoreFuture::new(async { Err(StoreError::new(BROKEN)) })
-    }
-    fn is_revoked<'a>(&'a self, _: &'a Token) -> StoreFuture<'a, bool> {
-        StoreFuture::new(async { Err(StoreError::new(BROKEN)) })
-    }
-}
 
 #[tokio::test]
 async fn a_failing_store_refuses_rather_than_lets_through() {
-    let m = builder().revocation_store(Broken).build().unwrap();
+    let m = builder()
+        .revocation_store(FailingStore(BROKEN))
+        .build()
+        .unwrap();
     let token = access(&m, "alice");
     get_with(&app(&m), "/me", &token)
         .await
