@@ -229,31 +229,9 @@ impl Claims {
         })
     }
 
-    /// A top-level claim as a string, without allocating.
-    pub(crate) fn get_str(&self, name: &str) -> Option<&str> {
-        match name {
-            "sub" => Some(&self.sub),
-            "jti" => Some(&self.jti),
-            "iss" => self.iss.as_deref(),
-            "type" => Some(self.kind.as_str()),
-            other => self.extra.get(other)?.as_str(),
-        }
-    }
-
-    /// A top-level claim compared against a value, without allocating for
-    /// the string claims.
-    pub(crate) fn get_ref(&self, name: &str) -> Option<ClaimRef<'_>> {
-        match name {
-            "iat" => Some(ClaimRef::Int(self.iat)),
-            "exp" => Some(ClaimRef::Int(self.exp)),
-            "nbf" => self.nbf.map(ClaimRef::Int),
-            "fresh" => Some(ClaimRef::Bool(self.fresh)),
-            "aud" | "scope" => None,
-            other => match self.extra.get(other) {
-                Some(value) => Some(ClaimRef::Json(value)),
-                None => self.get_str(other).map(ClaimRef::Str),
-            },
-        }
+    /// A custom claim: one the manager neither issues nor checks itself.
+    pub(crate) fn custom(&self, name: &str) -> Option<&Value> {
+        self.extra.get(name)
     }
 
     /// All claims as one JSON object.
@@ -266,14 +244,6 @@ impl Claims {
         }
         map
     }
-}
-
-/// A borrowed view of one claim, for comparisons.
-pub(crate) enum ClaimRef<'a> {
-    Str(&'a str),
-    Int(u64),
-    Bool(bool),
-    Json(&'a Value),
 }
 
 enum Field {

@@ -320,3 +320,24 @@ impl<S: Send + Sync> FromRequestParts<S> for TokenManager {
         manager_of(parts).ok_or_else(no_manager)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guard_shows_its_requirement() {
+        struct Fresh;
+        impl Requirement for Fresh {
+            const SPEC: &'static Spec = &Spec {
+                fresh: true,
+                ..Spec::DEFAULT
+            };
+        }
+        let shown = format!("{:?}", Guard::<Fresh>(PhantomData));
+        assert!(
+            shown.starts_with("Guard(Spec { kind: Access, fresh: true, optional: false"),
+            "{shown}"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use axum::extract::RawPathParams;
 use axum::extract::rejection::RawPathParamsRejection;
 use serde_json::{Number, Value};
 
-use crate::claims::{ClaimRef, Claims, Scope};
+use crate::claims::{Claims, Scope};
 use crate::error::{AuthError, Forbidden};
 use crate::kind::TokenKind;
 use crate::transport::Location;
@@ -150,8 +150,8 @@ impl Spec {
         }
         for &(claim, lit) in self.claims {
             if !claims
-                .get_ref(claim)
-                .is_some_and(|value| lit_matches(lit, &value))
+                .custom(claim)
+                .is_some_and(|value| lit_matches(lit, value))
             {
                 return Err(Forbidden::ClaimMismatch { claim }.into());
             }
@@ -163,7 +163,7 @@ impl Spec {
             for &(key, lit) in self.scope {
                 let held = scope
                     .and_then(|s| s.get(key))
-                    .is_some_and(|value| lit_matches(lit, &ClaimRef::Json(value)));
+                    .is_some_and(|value| lit_matches(lit, value));
                 if !held {
                     missing.push(key);
                 }
@@ -225,23 +225,24 @@ fn override_holds(claims: &Claims, key: &str, lit: Lit) -> bool {
     if let Some(Scope::Map(map)) = &claims.scope
         && let Some(value) = map.get(key)
     {
-        return lit_matches(lit, &ClaimRef::Json(value));
+        return lit_matches(lit, value);
     }
     claims
-        .get_ref(key)
-        .is_some_and(|value| lit_matches(lit, &value))
+        .custom(key)
+        .is_some_and(|value| lit_matches(lit, value))
 }
 
 /// A path parameter is a string: it matches a string claim exactly, or an
-/// integer claim written in canonical decimal.
+/// integer claim written in canonical decimal. `sub` is the one claim of
+/// the manager's own a requirement can name (the macro refuses the others
+/// in `path(..)`, `claims(..)` and `override(..)`); every other is custom.
 fn path_matches(claims: &Claims, claim: &str, param: &str) -> bool {
-    match claims.get_ref(claim) {
-        Some(ClaimRef::Str(value)) => value == param,
-        Some(ClaimRef::Json(Value::String(value))) => value == param,
-        Some(ClaimRef::Int(n)) => param.parse::<u64>().ok() == Some(n) && n.to_string() == param,
-        Some(ClaimRef::Json(Value::Number(n))) => {
-            integer(n).is_some_and(|n| n.to_string() == param)
-        }
+    if claim == "sub" {
+        return claims.sub == param;
+    }
+    match claims.custom(claim) {
+        Some(Value::String(value)) => value == param,
+        Some(Value::Number(n)) => integer(n).is_some_and(|n| n.to_string() == param),
         _ => false,
     }
 }
@@ -249,16 +250,11 @@ fn path_matches(claims: &Claims, claim: &str, param: &str) -> bool {
 /// No coercion: `true` is not `"true"`, `1` is not `true`. A number is
 /// compared by its value, whatever its spelling (`1`, `1.0` and `1e0` are
 /// one JSON number, RFC 8259 §6).
-fn lit_matches(lit: Lit, value: &ClaimRef<'_>) -> bool {
+fn lit_matches(lit: Lit, value: &Value) -> bool {
     match (lit, value) {
-        (Lit::Bool(want), ClaimRef::Bool(got)) => want == *got,
-        (Lit::Bool(want), ClaimRef::Json(Value::Bool(got))) => want == *got,
-        (Lit::Int(want), ClaimRef::Int(got)) => u64::try_from(want).is_ok_and(|w| w == *got),
-        (Lit::Int(want), ClaimRef::Json(Value::Number(got))) => {
-            integer(got) == Some(i128::from(want))
-        }
-        (Lit::Str(want), ClaimRef::Str(got)) => want == *got,
-        (Lit::Str(want), ClaimRef::Json(Value::String(got))) => want == got,
+        (Lit::Bool(want), Value::Bool(got)) => want == *got,
+        (Lit::Int(want), Value::Number(got)) => integer(got) == Some(i128::from(want)),
+        (Lit::Str(want), Value::String(got)) => want == got,
         _ => false,
     }
 }

@@ -386,6 +386,29 @@ fn bad_settings_fail_at_build() {
     }
 }
 
+#[test]
+fn the_ranges_of_the_settings_are_exact() {
+    let minute = std::time::Duration::from_secs(60);
+    let second = std::time::Duration::from_secs(1);
+    let builds = |b: TokenManagerBuilder| b.build().map(|_| ()).map_err(|e| e.setting().to_owned());
+    let refused = |setting: &str| Err(setting.to_owned());
+    // The leeway: at most 5 minutes.
+    assert_eq!(builds(builder().leeway(5 * minute)), Ok(()));
+    assert_eq!(
+        builds(builder().leeway(5 * minute + second)),
+        refused("leeway")
+    );
+    // `max_token_bytes`: 256 to 65536.
+    for (bytes, verdict) in [
+        (255, refused("max_token_bytes")),
+        (256, Ok(())),
+        (65_536, Ok(())),
+        (65_537, refused("max_token_bytes")),
+    ] {
+        assert_eq!(builds(builder().max_token_bytes(bytes)), verdict, "{bytes}");
+    }
+}
+
 #[require_token(scope(admin = true))]
 async fn admin() -> Ran<&'static str> {
     Ran("admin")

@@ -1,12 +1,20 @@
 //! Guarded handlers alongside other extractors, `Token` without the
 //! attribute, the manager as an extractor, and the refusal log.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
+
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{Request, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jwt_guard::{AuthError, InvalidToken, Token, TokenKind, TokenManager, require_token};
+
+use jwt_guard::{
+    AuthError, InvalidToken, MemoryStore, RevocationStore, StoreFuture, Token, TokenKind,
+    TokenManager, require_token,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -296,4 +304,93 @@ async fn a_verification_answers_only_for_its_manager_and_requirement() {
     get_with(&app, "/plain", refresh.as_str())
         .await
         .refused(ACCESS_EXPECTED, &[refresh.as_str()]);
+}
+
+/// A memory store that counts how often the guard asks it.
+#[derive(Clone, Default)]
+struct Counting(Arc<(MemoryStore, AtomicUsize)>);
+
+impl Counting {
+    fn asked(&self) -> usize {
+        self.0.1.load(Ordering::SeqCst)
+    }
+}
+
+impl RevocationStore for Counting {
+    fn revoke_token<'a>(
+        &'a self,
+        jti: &'a str,
+        until: SystemTime,
+        now: SystemTime,
+    ) -> StoreFuture<'a, ()> {
+        self.0.0.revoke_token(jti, until, now)
+    }
+    fn revoke_subject<'a>(
+        &'a self,
+        sub: &'a str,
+        before: SystemTime,
+        until: SystemTime,
+        now: SystemTime,
+    ) -> StoreFuture<'a, ()> {
+        self.0.0.revoke_subject(sub, before, until, now)
+    }
+    fn is_revoked<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, bool> {
+        self.0.1.fetch_add(1, Ordering::SeqCst);
+        self.0.0.is_revoked(token)
+    }
+}
+
+#[require_token(sub = "username")]
+async fn own(Path(username): Path<String>, token: Token) -> Ran<String> {
+    Ran(format!("{username} {}", token.sub()))
+}
+
+#[tokio::test]
+async fn a_request_is_checked_once() {
+    // The guard's check serves its handler's `Token`, and a check in a
+    // middleware serves a later bare `Token`: one revocation lookup per
+    // request, not one per extractor.
+    let store = Counting::default();
+    let m = builder().revocation_store(store.clone()).build().unwrap();
+    let token = access(&m, "alice");
+    let app = Router::new()
+        .route("/users/{username}", get(own))
+        .layer(m.layer());
+    get_with(&app, "/users/alice", &token)
+        .await
+        .assert_ok("alice alice");
+    assert_eq!(store.asked(), 1);
+    let app = Router::new()
+        .route("/plain", get(plain))
+        .layer(axum::middleware::from_fn(checked_first))
+        .layer(m.layer());
+    get_with(&app, "/plain", &token).await.assert_ok("alice");
+    assert_eq!(store.asked(), 2);
+}
+
+/// A middleware that lets requests without a token through.
+#[require_token(optional)]
+async fn optional_gate(
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    next.run(request).await
+}
+
+#[tokio::test]
+async fn an_optional_check_does_not_answer_for_a_required_token() {
+    // The middleware found no token; the handler's `Token` requires one.
+    let m = manager();
+    let app = Router::new()
+        .route("/plain", get(plain))
+        .route("/maybe", get(maybe))
+        .layer(axum::middleware::from_fn(optional_gate))
+        .layer(m.layer());
+    send(&app, req("/plain", None))
+        .await
+        .refused(AuthError::Missing, &[]);
+    send(&app, req("/maybe", None)).await.assert_ok("nobody");
+    get_with(&app, "/plain", &access(&m, "alice"))
+        .await
+        .assert_ok("alice");
 }
