@@ -1,5 +1,6 @@
 //! Guarded handlers alongside other extractors, `Token` without the
-//! attribute, the manager as an extractor, and the refusal log.
+//! attribute, the manager as an extractor, and which check answers for
+//! which `Token`: one per request, never another requirement's.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{Request, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-
 use jwt_guard::{
     AuthError, InvalidToken, MemoryStore, RevocationStore, StoreFuture, Token, TokenKind,
     TokenManager, require_token,

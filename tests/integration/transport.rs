@@ -312,6 +312,45 @@ async fn cookie_transport_with_csrf() {
 }
 
 #[tokio::test]
+async fn the_csrf_header_must_match_both_the_cookie_and_the_token() {
+    // Double submit: the header must equal the CSRF cookie (a page of
+    // another origin cannot read it) and the token's own `jti` (a planted
+    // pair does not fit a stolen token). Each case below fails one
+    // comparison alone, or fails it by a length or by two differences
+    // that cancel out under XOR.
+    let m = manager();
+    let app = app(&m);
+    let issued = m.access_token("alice").sign().unwrap();
+    let jti = issued.jti();
+    let token = format!("__Host-access_token={}", issued.as_str());
+    let pair = |csrf: &str| format!("{token}; __Host-csrf_access_token={csrf}");
+    let mut twice_flipped = jti.as_bytes().to_vec();
+    twice_flipped[0] ^= 1;
+    twice_flipped[1] ^= 1;
+    let twice_flipped = String::from_utf8(twice_flipped).unwrap();
+    let mut once_flipped = jti.as_bytes().to_vec();
+    once_flipped[0] ^= 1;
+    let once_flipped = String::from_utf8(once_flipped).unwrap();
+    for (cookies, header) in [
+        // The token's `jti`, but no CSRF cookie, or another one.
+        (token.clone(), jti),
+        (pair("another-value"), jti),
+        // Cookie and header agree, but not with the token.
+        (pair(&jti[..8]), &jti[..8]),
+        (pair(&once_flipped), &once_flipped),
+        (pair(&twice_flipped), &twice_flipped),
+    ] {
+        send(&app, with_cookies("POST", "/c", &cookies, Some(header)))
+            .await
+            .refused(InvalidToken::Csrf, &[issued.as_str()]);
+    }
+    // The control: all three agree.
+    send(&app, with_cookies("POST", "/c", &pair(jti), Some(jti)))
+        .await
+        .assert_ok("alice");
+}
+
+#[tokio::test]
 async fn refresh_cookie_has_its_own_csrf_pair() {
     let m = manager();
     let refresh = m.refresh_token("alice").sign().unwrap();
