@@ -3,6 +3,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::response::Response;
 use http_body_util::BodyExt as _;
 use jwt_guard::AuthError;
 use serde_json::Value;
@@ -146,7 +147,11 @@ impl Reply {
 
 /// Sends `request` through `app` and reads the response whole.
 pub async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
+    read(app.clone().oneshot(request).await.unwrap()).await
+}
+
+/// Reads `response` whole.
+pub async fn read(response: Response) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();

@@ -152,7 +152,14 @@ async fn the_defaults() {
     // the leeway is 30 s, tokens are read from the header, and the realm is
     // "api".
     let clock = TestClock::new();
+    // No key by default: the program decides (the blog generates one).
+    assert!(
+        !TokenManagerBuilder::from_env_with(env(&[]))
+            .unwrap()
+            .has_key()
+    );
     let manager = from_env(&[("JWT_GUARD_SECRET", SECRET)], &clock);
+    assert!(builder().has_key());
     let token = manager.access_token("alice").sign().unwrap();
     let refresh = manager.refresh_token("alice").sign().unwrap();
     assert_eq!(
@@ -187,6 +194,11 @@ async fn the_defaults() {
         InvalidToken::Expired,
         &[token.as_str()],
     );
+    // A realm of its own wins over the issuer.
+    let realm = builder().realm("custom realm").build().unwrap();
+    send(&me_app(&realm), req("/me", None))
+        .await
+        .assert_refused("custom realm", AuthError::Missing, &[]);
     // With an issuer, the realm is the issuer.
     let named = from_env(
         &[("JWT_GUARD_SECRET", SECRET), ("JWT_GUARD_ISSUER", "blog")],
@@ -398,6 +410,12 @@ fn the_ranges_of_the_settings_are_exact() {
         builds(builder().leeway(5 * minute + second)),
         refused("leeway")
     );
+    let err = builder().leeway(6 * minute).build().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid jwt-guard setting `leeway`: must be at most 5 minutes"
+    );
+    assert_eq!(err.reason(), "must be at most 5 minutes");
     // `max_token_bytes`: 256 to 65536.
     for (bytes, verdict) in [
         (255, refused("max_token_bytes")),

@@ -162,6 +162,8 @@ async fn token_exposes_its_claims() {
         .fresh(true)
         .scope(json!({"admin": true}))
         .claim("tenant", "acme")
+        .claim("offset", -5)
+        .claim("quote", "say \"hi\"")
         .sign()
         .unwrap();
     let token = m.verify(issued.as_str(), TokenKind::Access).await.unwrap();
@@ -173,13 +175,20 @@ async fn token_exposes_its_claims() {
     assert_eq!(token.scope().unwrap().get("admin"), Some(&json!(true)));
     assert_eq!(token.claim::<String>("tenant").as_deref(), Some("acme"));
     assert_eq!(token.claim::<u64>("tenant"), None);
+    assert_eq!(token.claim::<i64>("offset"), Some(-5));
+    assert_eq!(
+        token.claim::<String>("quote").as_deref(),
+        Some("say \"hi\"")
+    );
     let all = token.claims();
     for name in [
-        "iss", "sub", "iat", "nbf", "exp", "jti", "type", "fresh", "scope", "tenant",
+        "iss", "sub", "iat", "nbf", "exp", "jti", "type", "fresh", "scope", "tenant", "offset",
+        "quote",
     ] {
         assert!(all.contains_key(name), "{name} missing from {all:?}");
     }
     assert_eq!(all["type"], "access");
+    assert_eq!(all["scope"], json!({"admin": true}));
     // jti is a time-ordered UUIDv7.
     assert_eq!(token.jti().as_bytes()[14], b'7');
 }

@@ -10,6 +10,7 @@ mod forms;
 mod order;
 mod paths;
 mod properties;
+mod responses;
 mod revocation;
 mod transport;
 mod validity;

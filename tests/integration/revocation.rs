@@ -57,6 +57,42 @@ async fn a_revoked_token_is_refused_until_it_expires() {
 }
 
 #[tokio::test]
+async fn revocations_outlast_the_longest_leeway() {
+    // With a 5-minute leeway a token is valid until 5 minutes past `exp`:
+    // a revocation of it, or of its subject, must hold that long, longer
+    // than the store keeps an entry past its end.
+    const DAY: Duration = Duration::from_secs(86_400);
+    let clock = TestClock::new();
+    let m = builder()
+        .clock(clock.clone())
+        .leeway(Duration::from_secs(300))
+        .refresh_ttl(DAY)
+        .build()
+        .unwrap();
+    let app = app(&m);
+    let token = m
+        .access_token("alice")
+        .ttl(Duration::from_secs(60))
+        .sign()
+        .unwrap();
+    let refresh = m.refresh_token("bob").sign().unwrap();
+    revoke(&m, token.as_str(), TokenKind::Access).await;
+    m.revoke_subject("bob").await.unwrap();
+    clock.advance(Duration::from_secs(60 + 299));
+    get_with(&app, "/me", token.as_str())
+        .await
+        .refused(InvalidToken::Revoked, &[token.as_str()]);
+    clock.advance(DAY - Duration::from_secs(60));
+    get_with(&app, "/refresh", refresh.as_str())
+        .await
+        .refused(InvalidToken::Revoked, &[refresh.as_str()]);
+    clock.advance(Duration::from_secs(1));
+    get_with(&app, "/refresh", refresh.as_str())
+        .await
+        .refused(InvalidToken::Expired, &[refresh.as_str()]);
+}
+
+#[tokio::test]
 async fn revoking_a_subject_refuses_earlier_tokens_only() {
     let m = manager();
     let app = app(&m);

@@ -203,3 +203,30 @@ async fn malformed_tokens() {
             .refused(InvalidToken::Malformed, &[]);
     }
 }
+
+#[tokio::test]
+async fn a_token_of_any_size_within_the_bound_is_read() {
+    // Payloads of up to 1536 bytes are decoded on the stack, larger ones on
+    // the heap: every size on both sides of that line is read alike.
+    let m = manager();
+    let app = me_app(&m);
+    let mut sizes = Vec::new();
+    for pad in 1350..1400 {
+        let token = m
+            .access_token("alice")
+            .claim("pad", "x".repeat(pad))
+            .sign()
+            .unwrap();
+        let payload = token.as_str().split('.').nth(1).unwrap();
+        sizes.push(payload.len() * 3 / 4);
+        get_with(&app, "/me", token.as_str())
+            .await
+            .assert_ok("alice");
+    }
+    for size in 1534..=1538 {
+        assert!(
+            sizes.contains(&size),
+            "no payload of {size} bytes in {sizes:?}"
+        );
+    }
+}
