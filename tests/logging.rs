@@ -13,7 +13,8 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use axum::routing::{get, post};
 use jwt_guard::{Token, TokenManager, TokenManagerBuilder, require_token};
-use jwt_guard_test_support::{FailingStore, Ran, req, send};
+use jwt_guard_test_support::{FailingStore, Ran, Reply, read, req};
+use tower::ServiceExt as _;
 
 const SECRET: &str = "a logging test secret of at least 32 bytes";
 /// The failing store's error, which the log carries.
@@ -50,9 +51,20 @@ async fn admin(token: Token) -> Ran<String> {
     Ran(token.sub().to_owned())
 }
 
+#[require_token(fresh)]
+async fn fresh(token: Token) -> Ran<String> {
+    Ran(token.sub().to_owned())
+}
+
 #[require_token(location(cookie))]
 async fn cookie(token: Token) -> Ran<String> {
     Ran(token.sub().to_owned())
+}
+
+/// Sends `request` to `app` with the process-wide subscriber: the test
+/// support's `send` sets one of its own for each request.
+async fn send(app: &Router, request: Request<Body>) -> Reply {
+    read(app.clone().oneshot(request).await.unwrap()).await
 }
 
 fn builder() -> TokenManagerBuilder {
@@ -72,6 +84,7 @@ async fn every_refusal_is_logged_once_without_the_token() {
     let manager = builder().build().unwrap();
     let app = Router::new()
         .route("/admin", get(admin))
+        .route("/fresh", get(fresh))
         .route("/cookie", post(cookie))
         .layer(manager.layer());
     let mut bad = manager.access_token("alice").sign().unwrap().into_string();
@@ -113,6 +126,10 @@ async fn every_refusal_is_logged_once_without_the_token() {
             "INFO jwt_guard: request refused status=403 code=\"insufficient_scope\" reason=token scope lacks `admin`",
         ),
         (
+            send(&app, req("/fresh", Some(user.as_str()))).await.status,
+            "INFO jwt_guard: request refused status=401 code=\"insufficient_user_authentication\" reason=fresh token required",
+        ),
+        (
             send(&app, twice).await.status,
             "INFO jwt_guard: request refused status=400 code=\"invalid_request\" reason=more than one Authorization header",
         ),
@@ -130,7 +147,7 @@ async fn every_refusal_is_logged_once_without_the_token() {
             send(&failing_app, req("/admin", Some(user.as_str())))
                 .await
                 .status,
-            "ERROR jwt_guard: request refused: revocation store failed status=500 error=revocation store error: the store is down",
+            "ERROR jwt_guard: token refused: revocation store failed error=revocation store error: the store is down",
         ),
     ];
     // Each request above wrote its event before the next was sent; read

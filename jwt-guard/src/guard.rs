@@ -7,6 +7,7 @@ use std::any::TypeId;
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, RawPathParams};
+use axum::http::StatusCode;
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -207,10 +208,11 @@ fn reject(manager: &TokenManager, error: &AuthError) -> Response {
         return error.to_response(manager.realm());
     };
     let mut response = handler(error);
-    // A response that keeps the refusal's status keeps its challenge too,
-    // unless the handler wrote its own: a 401 without one breaks RFC 9110
-    // §11.6.1, and clients read the error code from it.
-    if response.status() == error.status()
+    // A response that keeps the refusal's status, or any 401, keeps the
+    // refusal's challenge unless the handler wrote its own: a 401 without
+    // one breaks RFC 9110 §11.6.1, and clients read the error code from it.
+    let status = response.status();
+    if (status == error.status() || status == StatusCode::UNAUTHORIZED)
         && !response.headers().contains_key(WWW_AUTHENTICATE)
         && let Some(challenge) = error.www_authenticate(manager.realm())
     {

@@ -163,18 +163,19 @@ impl Keys {
                 )));
             }
         }
-        let signer = backend::Signer::new(spec.alg, &encoding).map_err(|reason| {
+        // The backend's reason is kept for the curious; what to do is ours,
+        // and the same whichever backend is built.
+        let unfit = |which: &str, reason: String| {
             bad(format!(
-                "the private key does not fit {}: {reason}",
-                alg_name(spec.alg)
+                "the {which} key does not fit {}, which takes {} ({reason})",
+                alg_name(spec.alg),
+                key_kind(spec.alg)
             ))
-        })?;
-        let verifier = backend::Verifier::new(spec.alg, &decoding).map_err(|reason| {
-            bad(format!(
-                "the public key does not fit {}: {reason}",
-                alg_name(spec.alg)
-            ))
-        })?;
+        };
+        let signer =
+            backend::Signer::new(spec.alg, &encoding).map_err(|reason| unfit("private", reason))?;
+        let verifier = backend::Verifier::new(spec.alg, &decoding)
+            .map_err(|reason| unfit("public", reason))?;
 
         let header = match &kid {
             Some(kid) => serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT", "kid": kid }),
@@ -455,6 +456,17 @@ fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
     let significant = modulus.get(modulus.iter().position(|&b| b != 0)?..)?;
     let (&top, _) = significant.split_first()?;
     Some(significant.len() * 8 - top.leading_zeros() as usize)
+}
+
+/// The key an algorithm takes, in the words of a key file's maker.
+const fn key_kind(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::ES256 => "an EC key on P-256 (prime256v1) in PKCS#8",
+        Algorithm::ES384 => "an EC key on P-384 (secp384r1) in PKCS#8",
+        Algorithm::EdDSA => "an Ed25519 key in PKCS#8",
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => "an HMAC secret",
+        _ => "an RSA key of 2048 to 8192 bits",
+    }
 }
 
 const fn family_name(alg: Algorithm) -> &'static str {

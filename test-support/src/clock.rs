@@ -6,6 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jwt_guard::Clock;
 
+/// Where every test clock starts, in milliseconds since the epoch: a fixed,
+/// recent time, on a whole second.
+const START_MS: u64 = 1_800_000_000_000;
+
 /// A clock tests move by hand, shared by its clones: give one clone to
 /// `TokenManagerBuilder::clock` and [`advance`](TestClock::advance) another.
 #[derive(Clone, Debug)]
@@ -14,13 +18,18 @@ pub struct TestClock(Arc<AtomicU64>);
 impl TestClock {
     /// Starts at a fixed, recent time, on a whole second.
     pub fn new() -> Self {
-        Self(Arc::new(AtomicU64::new(1_800_000_000_000)))
+        Self(Arc::new(AtomicU64::new(START_MS)))
     }
 
     /// Moves the clock forward by `by` (whole milliseconds).
     pub fn advance(&self, by: Duration) {
         self.0
             .fetch_add(u64::try_from(by.as_millis()).unwrap(), Ordering::SeqCst);
+    }
+
+    /// How far the clock has moved since it started.
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::SeqCst) - START_MS)
     }
 }
 

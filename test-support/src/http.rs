@@ -1,5 +1,7 @@
 //! Requests sent through a Router, and their replies read whole.
 
+use std::sync::{Arc, Mutex};
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -18,6 +20,9 @@ pub struct Reply {
     pub headers: HeaderMap,
     /// The body, as UTF-8 text.
     pub text: String,
+    /// The log lines written while [`send`] handled the request; `None`
+    /// for a response [`read`] alone.
+    pub log: Option<Vec<String>>,
 }
 
 impl Reply {
@@ -72,7 +77,9 @@ impl Reply {
     ///   [`Ran`](crate::Ran));
     /// - that no header and no body holds any part of `secrets` (tokens are
     ///   split at `.` and PEM keys at line ends, into parts of 8 bytes or
-    ///   more) or a sign of the server's internals (a panic, a debug dump).
+    ///   more) or a sign of the server's internals (a panic, a debug dump);
+    /// - for a reply of [`send`], that the refusal was logged once, with
+    ///   the server error's cause, and without any part of `secrets`.
     #[track_caller]
     pub fn assert_refused(&self, realm: &str, expected: impl Into<AuthError>, secrets: &[&str]) {
         let expected = expected.into();
@@ -108,6 +115,37 @@ impl Reply {
             "the challenge of {expected:?}"
         );
         self.assert_no_leak(secrets);
+        if let Some(log) = &self.log {
+            self.assert_logged_once(&expected, log, secrets);
+        }
+    }
+
+    /// Asserts that the refusal was logged as one `jwt_guard` event, which
+    /// for a server error says which one (the misconfiguration's detail,
+    /// or the store's failure: the client's reply cannot tell them apart),
+    /// and that the log holds no part of `secrets`.
+    #[track_caller]
+    fn assert_logged_once(&self, expected: &AuthError, log: &[String], secrets: &[&str]) {
+        let events: Vec<&String> = log
+            .iter()
+            .filter(|line| line.contains(" jwt_guard:"))
+            .collect();
+        assert_eq!(events.len(), 1, "one event per refusal: {log:#?}");
+        let event = events[0];
+        match expected {
+            AuthError::Misconfigured(detail) => assert!(
+                event.contains(&format!("detail={detail:?}")),
+                "not refused for {detail:?}: {event}"
+            ),
+            AuthError::StoreUnavailable => assert!(
+                event.contains("revocation store failed"),
+                "not a store failure: {event}"
+            ),
+            _ => {}
+        }
+        for part in secret_parts(secrets) {
+            assert!(!event.contains(part), "the log holds a secret: {event}");
+        }
     }
 
     /// Asserts that no header and no body holds a part of `secrets` or a
@@ -120,11 +158,7 @@ impl Reply {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
         let all = format!("{} {}", headers.join(" "), self.text);
-        for part in secrets
-            .iter()
-            .flat_map(|s| s.split(['.', '\n']))
-            .filter(|part| part.len() >= 8)
-        {
+        for part in secret_parts(secrets) {
             assert!(!all.contains(part), "the reply holds a secret: {all}");
         }
         let lower = all.to_lowercase();
@@ -145,9 +179,62 @@ impl Reply {
     }
 }
 
-/// Sends `request` through `app` and reads the response whole.
+/// The parts of `secrets` that must never be shown: tokens split at `.`,
+/// PEM keys at line ends, each part of 8 bytes or more.
+fn secret_parts<'a>(secrets: &'a [&'a str]) -> impl Iterator<Item = &'a str> {
+    secrets
+        .iter()
+        .flat_map(|s| s.split(['.', '\n']))
+        .filter(|part| part.len() >= 8)
+}
+
+/// Sends `request` through `app` and reads the response whole, with the
+/// log lines written meanwhile. The log is captured by a subscriber set
+/// for this thread only, as long as the request is handled: tests in one
+/// binary never see each other's events (a `#[tokio::test]` runs its
+/// requests on its own thread).
 pub async fn send(app: &Router, request: Request<Body>) -> Reply {
-    read(app.clone().oneshot(request).await.unwrap()).await
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || writer.clone())
+        .finish();
+    let response = {
+        let _log = tracing::subscriber::set_default(subscriber);
+        app.clone().oneshot(request).await.unwrap()
+    };
+    let mut reply = read(response).await;
+    reply.log = Some(lines.take());
+    reply
+}
+
+/// Log lines, written by a subscriber and read back by the test.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Lines {
+    fn take(&self) -> Vec<String> {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Reads `response` whole.
@@ -159,6 +246,7 @@ pub async fn read(response: Response) -> Reply {
         status,
         headers,
         text: String::from_utf8(bytes.to_vec()).unwrap(),
+        log: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Helpers shared by jwt-guard's integration tests (`tests/`) and the blog
 //! example's tests (`examples/blog/tests/`): requests sent through a real
 //! `Router` and their replies read whole, a clock the tests move by hand, the
-//! handler most test apps guard, and a revocation store that always fails.
+//! handler most test apps guard, and revocation stores that fail or record.
 //!
 //! What belongs to one suite (its secret, its manager, its keys) stays with
 //! that suite.
@@ -14,4 +14,4 @@ mod store;
 pub use clock::TestClock;
 pub use handlers::{RAN_HEADER, Ran, me, me_app};
 pub use http::{Reply, get_with, read, req, request, send};
-pub use store::FailingStore;
+pub use store::{Call, FailingStore, RecordingStore};

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwt_guard::{InvalidToken, TokenKind, TokenManager, TokenManagerBuilder};
 
 use crate::common::*;
+use crate::forge::header_json;
 
 fn families() -> Vec<(&'static str, TokenManagerBuilder)> {
     let b = || {
@@ -42,13 +43,6 @@ fn families() -> Vec<(&'static str, TokenManagerBuilder)> {
     all
 }
 
-fn header_alg(token: &str) -> String {
-    let header = token.split('.').next().unwrap();
-    let json: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
-    json["alg"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn every_family_round_trips() {
     let managers: Vec<(&str, TokenManager)> = families()
@@ -57,7 +51,7 @@ async fn every_family_round_trips() {
         .collect();
     for (alg, manager) in &managers {
         let token = access(manager, "alice");
-        assert_eq!(&header_alg(&token), alg);
+        assert_eq!(header_json(&token)["alg"], *alg);
         get_with(&me_app(manager), "/me", &token)
             .await
             .assert_ok("alice");
@@ -168,6 +162,11 @@ fn keys_are_checked_at_build() {
             TokenManager::builder().hs512(""),
             "at least 64 bytes",
         ),
+        (
+            "hs256",
+            TokenManager::builder().hs256([7u8; 31]),
+            "HMAC secret is 31 bytes; HS256 needs at least 32 bytes",
+        ),
         // As long as the hash (RFC 7518 §3.2): 48 bytes for HS384, 64 for HS512.
         (
             "hs384",
@@ -187,7 +186,7 @@ fn keys_are_checked_at_build() {
         (
             "es256_pem",
             TokenManager::builder().es256_pem(key("ec384-private"), key("ec384-public")),
-            "",
+            "the private key does not fit ES256, which takes an EC key on P-256 (prime256v1) in PKCS#8 (",
         ),
         (
             "rs256_pem",
@@ -239,6 +238,7 @@ fn keys_are_checked_at_build() {
             .build()
             .is_ok()
     );
+    assert!(TokenManager::builder().hs256([7u8; 32]).build().is_ok());
     assert!(TokenManager::builder().hs384([7u8; 48]).build().is_ok());
     assert!(TokenManager::builder().hs512([7u8; 64]).build().is_ok());
     // Weak secrets are allowed only when asked for, for tests.
@@ -252,22 +252,29 @@ fn keys_are_checked_at_build() {
 }
 
 /// What must never be printed of a family's key: the HMAC secret, or
-/// every line of the private PEM's body.
+/// every line of the private PEM's body; as text and as bytes.
 fn key_material(alg: &str) -> Vec<String> {
     let file = match alg {
-        "HS256" => return vec![SECRET.to_owned()],
-        "HS384" | "HS512" => return vec![SECRET.repeat(2)],
+        "HS256" => return as_text_and_bytes(SECRET.as_bytes()),
+        "HS384" | "HS512" => return as_text_and_bytes(SECRET.repeat(2).as_bytes()),
         "ES256" => "ec256",
         "ES384" => "ec384",
         "EdDSA" => "ed25519",
         _ => "rsa",
     };
-    String::from_utf8(key(&format!("{file}-private")))
-        .unwrap()
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .map(str::to_owned)
-        .collect()
+    let mut material = key_lines(&format!("{file}-private"));
+    material.extend(as_text_and_bytes(&key(&format!("{file}-private"))));
+    material
+}
+
+/// `bytes` as text, and its first bytes as a derived `Debug` of a
+/// `Vec<u8>` would print them (`116, 101, 115, …`).
+fn as_text_and_bytes(bytes: &[u8]) -> Vec<String> {
+    let listed = format!("{:?}", &bytes[..12]);
+    vec![
+        String::from_utf8_lossy(bytes).into_owned(),
+        listed.trim_matches(['[', ']']).to_owned(),
+    ]
 }
 
 #[tokio::test]

@@ -115,7 +115,7 @@ impl Target {
             _ => unreachable!(),
         };
         let private = key(&format!("{}-private", family.file));
-        let secrets = pem_lines(&private);
+        let secrets = key_lines(&format!("{}-private", family.file));
         let encoding = (family.encoding)(&private);
         Self::new(
             (family.set)(
@@ -198,14 +198,6 @@ struct Family {
     set: Setter,
     encoding: fn(&[u8]) -> EncodingKey,
     alg: Algorithm,
-}
-
-fn pem_lines(pem: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(pem)
-        .lines()
-        .filter(|l| !l.starts_with("-----") && l.len() > 16)
-        .map(str::to_owned)
-        .collect()
 }
 
 fn public_der(file: &str) -> Vec<u8> {

@@ -38,6 +38,17 @@ pub async fn revoke(manager: &TokenManager, encoded: &str, kind: jwt_guard::Toke
     manager.revoke(&token).await.unwrap();
 }
 
+/// The body of a test key's PEM file, line by line: what must never be
+/// printed or sent.
+pub fn key_lines(name: &str) -> Vec<String> {
+    String::from_utf8(key(name))
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .map(str::to_owned)
+        .collect()
+}
+
 pub fn key(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/tests/keys/{name}.pem",

@@ -12,12 +12,12 @@ use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use jwt_guard::{
-    AuthError, Forbidden, InvalidToken, Location, TokenKind, TokenManager, TokenManagerBuilder,
-    require_token,
+    AuthError, InvalidToken, Location, TokenKind, TokenManager, TokenManagerBuilder, require_token,
 };
 use serde_json::json;
 
 use crate::common::*;
+use crate::forge::header_json;
 
 fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     let map: HashMap<String, String> = vars
@@ -67,7 +67,7 @@ async fn from_env_reads_every_setting() {
     let refresh = manager.refresh_token("alice").sign().unwrap();
     assert_eq!((token.expires_in(), refresh.expires_in()), (300, 7200));
     assert_eq!(
-        header_of(token.as_str()),
+        header_json(token.as_str()),
         json!({"alg": "HS384", "typ": "JWT", "kid": "2026-11"})
     );
     let verified = manager
@@ -105,16 +105,6 @@ async fn from_env_reads_every_setting() {
         InvalidToken::Expired,
         &[token.as_str()],
     );
-}
-
-/// A token's header, as JSON.
-fn header_of(token: &str) -> serde_json::Value {
-    use base64::Engine as _;
-    let header = token.split('.').next().unwrap();
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    serde_json::from_slice(&header).unwrap()
 }
 
 #[test]
@@ -167,7 +157,7 @@ async fn the_defaults() {
         (15 * 60, 30 * 86_400)
     );
     assert_eq!(
-        header_of(token.as_str()),
+        header_json(token.as_str()),
         json!({"alg": "HS256", "typ": "JWT"})
     );
     let app = me_app(&manager);
@@ -355,11 +345,12 @@ async fn from_env_reads_pem_files() {
         ("JWT_GUARD_KEY_ID", "2026-11"),
     ]))
     .unwrap()
+    .clock(TestClock::new())
     .build()
     .unwrap();
     let token = manager.access_token("a").sign().unwrap();
     assert_eq!(
-        header_of(token.as_str()),
+        header_json(token.as_str()),
         json!({"alg": "ES256", "typ": "JWT", "kid": "2026-11"})
     );
     let verified = manager
@@ -432,10 +423,26 @@ async fn admin() -> Ran<&'static str> {
     Ran("admin")
 }
 
+#[require_token(fresh)]
+async fn fresh() -> Ran<&'static str> {
+    Ran("fresh")
+}
+
+/// The guarded routes of the error-handler tests.
+fn guarded(manager: &TokenManager) -> Router {
+    Router::new()
+        .route("/me", get(me))
+        .route("/admin", get(admin))
+        .route("/fresh", get(fresh))
+        .layer(manager.layer())
+}
+
 #[tokio::test]
 async fn the_error_handler_keeps_the_status_and_the_challenge() {
-    let m = builder()
-        .error_handler(|err| {
+    // The handler writes the body; the status it keeps, and the challenge
+    // is the one a manager without a handler sends, word for word.
+    let custom = |b: TokenManagerBuilder| {
+        b.error_handler(|err| {
             (
                 err.status(),
                 format!("custom: {}", err.code().unwrap_or("none")),
@@ -443,43 +450,64 @@ async fn the_error_handler_keeps_the_status_and_the_challenge() {
                 .into_response()
         })
         .build()
-        .unwrap();
-    let app = Router::new()
-        .route("/me", get(me))
-        .route("/admin", get(admin))
-        .layer(m.layer());
-    let user = access(&m, "alice");
+        .unwrap()
+    };
+    let with_handler = guarded(&custom(builder()));
+    let without = guarded(&manager());
+    let user = access(&manager(), "alice");
     let mut forged = user.clone();
     forged.push('A');
-    for (request, error, body) in [
-        (req("/me", None), AuthError::Missing, "custom: none"),
+    for (uri, token, body) in [
+        ("/me", None, "custom: none"),
+        ("/me", Some(&forged), "custom: invalid_token"),
         (
-            req("/me", Some(&forged)),
-            InvalidToken::Signature.into(),
-            "custom: invalid_token",
+            "/fresh",
+            Some(&user),
+            "custom: insufficient_user_authentication",
         ),
-        (
-            req("/admin", Some(&user)),
-            Forbidden::Scope {
-                missing: vec!["admin"],
-            }
-            .into(),
-            "custom: insufficient_scope",
-        ),
+        ("/admin", Some(&user), "custom: insufficient_scope"),
     ] {
-        let reply = send(&app, request).await;
+        let reply = send(&with_handler, req(uri, token.map(String::as_str))).await;
+        let default = send(&without, req(uri, token.map(String::as_str))).await;
         assert_eq!(
             (reply.status, reply.text.as_str(), reply.ran()),
-            (error.status(), body, false)
+            (default.status, body, false)
         );
-        // The challenge is the default refusal's, word for word.
-        let default = send(&me_app(&m), req("/me", None)).await;
-        assert_eq!(default.challenge(), Some(r#"Bearer realm="test""#));
-        assert_eq!(
-            reply.headers.get(header::WWW_AUTHENTICATE),
-            error.www_authenticate(REALM).as_ref()
-        );
+        assert!(default.challenge().is_some());
+        assert_eq!(reply.challenge(), default.challenge(), "{uri}");
     }
+    // A server error carries no challenge, with a handler or without.
+    let failing = custom(builder().revocation_store(FailingStore("down")));
+    let reply = send(&guarded(&failing), req("/me", Some(&user))).await;
+    assert_eq!(
+        (
+            reply.status.as_u16(),
+            reply.text.as_str(),
+            reply.challenge()
+        ),
+        (500, "custom: none", None)
+    );
+}
+
+#[tokio::test]
+async fn a_401_from_the_error_handler_keeps_the_challenge() {
+    // A handler that answers every refusal 401 still sends the refusal's
+    // challenge, as RFC 9110 §11.6.1 requires of a 401.
+    let m = builder()
+        .error_handler(|_| StatusCode::UNAUTHORIZED.into_response())
+        .build()
+        .unwrap();
+    let user = access(&m, "alice");
+    let reply = send(&guarded(&m), req("/admin", Some(&user))).await;
+    assert_eq!(
+        (reply.status, reply.challenge()),
+        (
+            StatusCode::UNAUTHORIZED,
+            Some(
+                r#"Bearer realm="test", error="insufficient_scope", error_description="token scope lacks `admin`", scope="admin""#
+            )
+        )
+    );
 }
 
 #[tokio::test]
@@ -532,9 +560,12 @@ async fn an_error_handler_may_answer_otherwise() {
 async fn no_manager_is_a_500_never_a_pass() {
     let app = Router::new().route("/me", get(me));
     let token = access(&manager(), "alice");
-    send(&app, req("/me", Some(&token)))
-        .await
-        .refused(AuthError::Misconfigured(""), &[&token]);
+    send(&app, req("/me", Some(&token))).await.refused(
+        AuthError::Misconfigured(
+            "no TokenManager: add `manager.layer()` to the router or call `manager.install()`",
+        ),
+        &[&token],
+    );
 }
 
 #[tokio::test]
@@ -545,9 +576,10 @@ async fn a_route_without_the_named_parameter_is_a_500() {
         .route("/users/{name}", get(user))
         .layer(m.layer());
     let token = access(&m, "alice");
-    get_with(&app, "/users/alice", &token)
-        .await
-        .refused(AuthError::Misconfigured(""), &[&token]);
+    get_with(&app, "/users/alice", &token).await.refused(
+        AuthError::Misconfigured("the route has no parameter of the name the handler binds"),
+        &[&token],
+    );
 }
 
 #[test]

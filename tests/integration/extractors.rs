@@ -2,19 +2,12 @@
 //! attribute, the manager as an extractor, and which check answers for
 //! which `Token`: one per request, never another requirement's.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::SystemTime;
-
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{Request, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use jwt_guard::{
-    AuthError, InvalidToken, MemoryStore, RevocationStore, StoreFuture, Token, TokenKind,
-    TokenManager, require_token,
-};
+use jwt_guard::{AuthError, InvalidToken, Token, TokenKind, TokenManager, require_token};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -248,6 +241,7 @@ async fn a_verification_answers_only_for_its_manager_and_requirement() {
     let inner = TokenManager::builder()
         .issuer("test")
         .hs256("another secret, for the nested router's manager")
+        .clock(TestClock::new())
         .build()
         .unwrap();
     // The middleware checks under the outer manager; the nested router's
@@ -315,40 +309,6 @@ async fn a_verification_answers_only_for_its_manager_and_requirement() {
         .refused(ACCESS_EXPECTED, &[refresh.as_str()]);
 }
 
-/// A memory store that counts how often the guard asks it.
-#[derive(Clone, Default)]
-struct Counting(Arc<(MemoryStore, AtomicUsize)>);
-
-impl Counting {
-    fn asked(&self) -> usize {
-        self.0.1.load(Ordering::SeqCst)
-    }
-}
-
-impl RevocationStore for Counting {
-    fn revoke_token<'a>(
-        &'a self,
-        jti: &'a str,
-        until: SystemTime,
-        now: SystemTime,
-    ) -> StoreFuture<'a, ()> {
-        self.0.0.revoke_token(jti, until, now)
-    }
-    fn revoke_subject<'a>(
-        &'a self,
-        sub: &'a str,
-        before: SystemTime,
-        until: SystemTime,
-        now: SystemTime,
-    ) -> StoreFuture<'a, ()> {
-        self.0.0.revoke_subject(sub, before, until, now)
-    }
-    fn is_revoked<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, bool> {
-        self.0.1.fetch_add(1, Ordering::SeqCst);
-        self.0.0.is_revoked(token)
-    }
-}
-
 #[require_token(sub = "username")]
 async fn own(Path(username): Path<String>, token: Token) -> Ran<String> {
     Ran(format!("{username} {}", token.sub()))
@@ -359,7 +319,7 @@ async fn a_request_is_checked_once() {
     // The guard's check serves its handler's `Token`, and a check in a
     // middleware serves a later bare `Token`: one revocation lookup per
     // request, not one per extractor.
-    let store = Counting::default();
+    let store = RecordingStore::default();
     let m = builder().revocation_store(store.clone()).build().unwrap();
     let token = access(&m, "alice");
     let app = Router::new()
@@ -368,13 +328,13 @@ async fn a_request_is_checked_once() {
     get_with(&app, "/users/alice", &token)
         .await
         .assert_ok("alice alice");
-    assert_eq!(store.asked(), 1);
+    assert_eq!(store.lookups(), 1);
     let app = Router::new()
         .route("/plain", get(plain))
         .layer(axum::middleware::from_fn(checked_first))
         .layer(m.layer());
     get_with(&app, "/plain", &token).await.assert_ok("alice");
-    assert_eq!(store.asked(), 2);
+    assert_eq!(store.lookups(), 2);
 }
 
 /// A middleware that lets requests without a token through.

@@ -102,3 +102,9 @@ pub fn signature_bytes(token: &str) -> Vec<u8> {
         .decode(token.rsplit('.').next().unwrap())
         .unwrap()
 }
+
+/// A token's header, as JSON.
+pub fn header_json(token: &str) -> Value {
+    let header = token.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}

@@ -141,26 +141,39 @@ proptest! {
     }
 }
 
-/// Where a tampered token must be refused: at the signature (step 3),
-/// before any claim is read.
-fn refused_at_the_signature(error: &AuthError) -> bool {
+/// Whether a token changed at `at` to `byte` was refused where it must
+/// be: before any claim is read. A change in the payload is caught by the
+/// signature alone (a `.` added or removed leaves no three parts); a change in
+/// the header or the signature by their own checks or the signature's.
+fn refused_before_the_claims(genuine: &str, at: usize, byte: u8, error: &AuthError) -> bool {
+    let header = genuine.find('.').unwrap();
+    let signature = genuine.rfind('.').unwrap();
+    let AuthError::InvalidToken(reason) = error else {
+        return false;
+    };
+    // A `.` added or taken away: not three parts.
+    if byte == b'.' || at == header || at == signature {
+        return *reason == InvalidToken::Malformed;
+    }
+    if (header..signature).contains(&at) {
+        return *reason == InvalidToken::Signature;
+    }
     matches!(
-        error,
-        AuthError::InvalidToken(
-            InvalidToken::Malformed
-                | InvalidToken::Header
-                | InvalidToken::Algorithm
-                | InvalidToken::UnknownKey
-                | InvalidToken::Signature
-        )
+        reason,
+        InvalidToken::Malformed
+            | InvalidToken::Header
+            | InvalidToken::Algorithm
+            | InvalidToken::UnknownKey
+            | InvalidToken::Signature
     )
 }
 
 #[test]
-fn every_single_byte_change_is_refused_at_the_signature() {
+fn every_single_byte_change_is_refused_before_the_claims() {
     // Every position of a genuine token, every other byte value: ASCII
     // through `verify`, the rest (which no `&str` can hold at one byte)
-    // through the `Authorization` header, where it is a malformed request.
+    // through the `Authorization` header, where it is a malformed request
+    // before the token is even read.
     let manager = manager();
     let genuine = access(&manager, "alice");
     assert_eq!(verify(&manager, &genuine), Ok("alice".to_owned()));
@@ -180,7 +193,7 @@ fn every_single_byte_change_is_refused_at_the_signature() {
                         .await
                         .unwrap_err();
                     assert!(
-                        refused_at_the_signature(&error),
+                        refused_before_the_claims(&genuine, at, byte, &error),
                         "byte {byte:#04x} at {at}: {error:?}"
                     );
                 } else {

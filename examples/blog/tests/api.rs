@@ -5,7 +5,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use jwt_guard::{AuthError, Forbidden, InvalidToken, TokenKind, TokenManager};
-use jwt_guard_test_support::{Reply, request, send};
+use jwt_guard_test_support::{Reply, TestClock, request, send};
 use serde_json::json;
 
 /// The realm of the test manager's challenges: it has no issuer.
@@ -19,6 +19,7 @@ impl Blog {
     async fn new() -> Self {
         let manager = TokenManager::builder()
             .hs256("the blog test secret, at least 32 bytes")
+            .clock(TestClock::new())
             .build()
             .unwrap();
         let db = example_blog::open("sqlite::memory:").await.unwrap();

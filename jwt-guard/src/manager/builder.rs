@@ -246,10 +246,10 @@ impl TokenManagerBuilder {
     /// Replaces the response of every refusal. The handler gets the
     /// [`AuthError`], whose [`status`](AuthError::status),
     /// [`code`](AuthError::code) and [`message`](AuthError::message) say
-    /// what was wrong. A response with the refusal's status keeps its
-    /// RFC 6750 `WWW-Authenticate` challenge unless the handler sets one of
-    /// its own; a response with another status (a redirect to a login page,
-    /// say) is sent as the handler built it.
+    /// what was wrong. A response with the refusal's status, or any 401,
+    /// keeps the refusal's RFC 6750 `WWW-Authenticate` challenge unless the
+    /// handler sets one of its own; a response with another status (a
+    /// redirect to a login page, say) is sent as the handler built it.
     ///
     /// ```
     /// use axum::response::IntoResponse;

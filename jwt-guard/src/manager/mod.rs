@@ -240,8 +240,9 @@ impl TokenManager {
             Ok(false) => Ok(()),
             Ok(true) => Err(InvalidToken::Revoked.into()),
             Err(error) => {
-                // The one event of this refusal: the guard does not log it again.
-                tracing::error!(target: "jwt_guard", status = 500u16, %error, "request refused: revocation store failed");
+                // The one event of this refusal: the guard does not log it
+                // again. `verify` callers answer as they choose, so no status.
+                tracing::error!(target: "jwt_guard", %error, "token refused: revocation store failed");
                 Err(AuthError::StoreUnavailable)
             }
         }
