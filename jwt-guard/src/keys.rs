@@ -493,3 +493,35 @@ impl std::fmt::Debug for Keys {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rsa_modulus_bits;
+
+    #[test]
+    fn modulus_bits_are_read_from_der() {
+        // `SEQUENCE { INTEGER n }`, with short and long lengths; leading
+        // zero bytes and bits do not count.
+        for (der, bits) in [
+            (&[0x30, 0x05, 0x02, 0x03, 0x00, 0x80, 0x01][..], 16),
+            (&[0x30, 0x81, 0x04, 0x02, 0x02, 0x01, 0xff], 9),
+            (&[0x30, 0x82, 0x00, 0x04, 0x02, 0x82, 0x00, 0x01, 0x7f], 7),
+            (&[0x30, 0x84, 0x00, 0x00, 0x00, 0x03, 0x02, 0x01, 0x01], 1),
+        ] {
+            assert_eq!(rsa_modulus_bits(der), Some(bits), "{der:02x?}");
+        }
+        // Another tag, an indefinite length, more than four length bytes,
+        // lengths beyond the input, a zero modulus, nothing at all.
+        for der in [
+            &[0x31, 0x03, 0x02, 0x01, 0x01][..],
+            &[0x30, 0x80, 0x02, 0x01, 0x01],
+            &[0x30, 0x85, 0x00, 0x00, 0x00, 0x00, 0x03, 0x02, 0x01, 0x01],
+            &[0x30, 0x82, 0x01],
+            &[0x30, 0x03, 0x02, 0x05, 0x01],
+            &[0x30, 0x03, 0x02, 0x01, 0x00],
+            &[],
+        ] {
+            assert_eq!(rsa_modulus_bits(der), None, "{der:02x?}");
+        }
+    }
+}

@@ -209,6 +209,11 @@ fn keys_are_checked_at_build() {
             "not a PEM Ed25519 key",
         ),
         (
+            "es384_pem",
+            TokenManager::builder().es384_pem(key("ec384-private"), b"not a pem"),
+            "the public key is not a PEM EC key",
+        ),
+        (
             "rs256_pem",
             TokenManager::builder()
                 .hs256(SECRET)

@@ -197,7 +197,18 @@ async fn the_signature_size_bound_is_exact() {
 #[tokio::test]
 async fn malformed_tokens() {
     let app = strict_app(&manager());
-    for junk in ["abc", "a.b", "a.b.c.d", "..", "e30.e30.", "!!!.e30.e30"] {
+    // Among them, one empty part at a time: the header, the payload, the
+    // signature.
+    for junk in [
+        "abc",
+        "a.b",
+        "a.b.c.d",
+        "..",
+        ".e30.e30",
+        "e30..e30",
+        "e30.e30.",
+        "!!!.e30.e30",
+    ] {
         get_with(&app, "/strict/alice", junk)
             .await
             .refused(InvalidToken::Malformed, &[]);
