@@ -358,6 +358,33 @@ mod tests {
     }
 
     #[test]
+    fn revocations_spread_over_the_shards_and_are_counted() {
+        let store = MemoryStore::new();
+        assert!(store.is_empty());
+        assert_eq!(format!("{store:?}"), "MemoryStore { entries: 0 }");
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        for i in 0..640 {
+            block(store.revoke_token(&format!("jti-{i}"), t0, t0)).unwrap();
+        }
+        block(store.revoke_subject("alice", t0, t0, t0)).unwrap();
+        assert!(!store.is_empty());
+        assert_eq!(store.len(), 641);
+        assert_eq!(format!("{store:?}"), "MemoryStore { entries: 641 }");
+        // A lock per shard: ten entries a shard on average, none left empty
+        // but by the rarest chance.
+        let used = store
+            .tokens
+            .iter()
+            .filter(|shard| !shard.read().unwrap().entries.is_empty())
+            .count();
+        assert!(used > SHARDS / 2, "{used} of {SHARDS} shards used");
+        assert_eq!(
+            format!("{:?}", store.revoke_token("x", t0, t0)),
+            "StoreFuture"
+        );
+    }
+
+    #[test]
     fn expired_entries_are_purged_by_later_writes() {
         let store = MemoryStore::new();
         let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);

@@ -288,6 +288,11 @@ async fn debug_redacts_every_kind_of_key() {
         let material = key_material(alg);
         assert!(!material.is_empty());
         let builder_debug = format!("{builder:?}");
+        assert!(
+            builder_debug.starts_with("TokenManagerBuilder { issuer: Some(\"test\")")
+                && builder_debug.contains("key: Some(\""),
+            "{builder_debug}"
+        );
         let manager = builder.build().unwrap();
         let manager_debug = format!("{manager:?}");
         assert!(
