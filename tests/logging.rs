@@ -6,45 +6,17 @@
 //! every event of the process, so any other test in the same binary would
 //! fail to set it or write into its log.
 
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
 use axum::routing::{get, post};
 use jwt_guard::{Token, TokenManager, TokenManagerBuilder, require_token};
-use jwt_guard_test_support::{FailingStore, Ran, Reply, read, req};
+use jwt_guard_test_support::{FailingStore, Lines, Ran, Reply, read, req};
 use tower::ServiceExt as _;
 
 const SECRET: &str = "a logging test secret of at least 32 bytes";
 /// The failing store's error, which the log carries.
 const DOWN: &str = "the store is down";
-
-/// Collects log lines.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Lines {
-    /// Takes the lines written since the last call.
-    fn take(&self) -> Vec<String> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl std::io::Write for Lines {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[require_token(scope(admin = true))]
 async fn admin(token: Token) -> Ran<String> {

@@ -211,12 +211,14 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
     reply
 }
 
-/// Log lines, written by a subscriber and read back by the test.
+/// Log lines, written by a `tracing` subscriber (pass a clone to its
+/// `with_writer`) and read back by the test.
 #[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
+pub struct Lines(Arc<Mutex<Vec<u8>>>);
 
 impl Lines {
-    fn take(&self) -> Vec<String> {
+    /// Takes the lines written since the last call.
+    pub fn take(&self) -> Vec<String> {
         let bytes = std::mem::take(&mut *self.0.lock().unwrap());
         String::from_utf8(bytes)
             .unwrap()

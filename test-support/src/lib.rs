@@ -13,5 +13,5 @@ mod store;
 
 pub use clock::TestClock;
 pub use handlers::{RAN_HEADER, Ran, me, me_app};
-pub use http::{Reply, get_with, read, req, request, send};
+pub use http::{Lines, Reply, get_with, read, req, request, send};
 pub use store::{Call, FailingStore, RecordingStore};

@@ -56,8 +56,9 @@ async fn a_revoked_token_is_refused_until_it_expires() {
 #[tokio::test]
 async fn revocations_outlast_the_longest_leeway() {
     // With a 5-minute leeway a token is valid until 5 minutes past `exp`:
-    // a revocation of it, or of its subject, must hold that long, longer
-    // than the store keeps an entry past its end.
+    // a revocation of it, or of its subject, must be kept that long. The
+    // store may forget an entry a minute after the `until` the manager
+    // gives it, so that `until` must cover the leeway.
     const DAY: Duration = Duration::from_secs(86_400);
     let clock = TestClock::new();
     let store = RecordingStore::default();
