@@ -214,6 +214,11 @@ fn keys_are_checked_at_build() {
             "the public key is not a PEM EC key",
         ),
         (
+            "es384_pem",
+            TokenManager::builder().es384_pem(key("ec256-private"), key("ec256-public")),
+            "the private key does not fit ES384, which takes an EC key on P-384 (secp384r1) in PKCS#8 (",
+        ),
+        (
             "rs256_pem",
             TokenManager::builder()
                 .hs256(SECRET)
