@@ -61,6 +61,12 @@ const RESERVED_CLAIMS: &[Reserved] = &[
         overriding: "the token manager checks it against revocations",
     },
     Reserved {
+        name: "sid",
+        required: "the token manager checks it against revoked families; \
+                   revoke one with `TokenManager::revoke_family`",
+        overriding: "the token manager checks it against revoked families",
+    },
+    Reserved {
         name: "iss",
         required: "configure `issuer` on the token manager",
         overriding: "configure `issuer` on the token manager",

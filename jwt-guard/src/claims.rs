@@ -110,13 +110,15 @@ pub(crate) struct Claims {
     pub(crate) kind: TokenKind,
     pub(crate) fresh: bool,
     pub(crate) scope: Option<Scope>,
+    /// The family (login session) the token belongs to.
+    pub(crate) sid: Option<String>,
     /// Every other top-level claim.
     pub(crate) extra: Map<String, Value>,
 }
 
 /// Names the library sets itself; custom claims may not use them.
 pub(crate) const RESERVED: &[&str] = &[
-    "sub", "jti", "iat", "exp", "nbf", "iss", "aud", "type", "fresh", "scope",
+    "sub", "jti", "iat", "exp", "nbf", "iss", "aud", "type", "fresh", "scope", "sid",
 ];
 
 /// What every token must satisfy besides its signature: the registered
@@ -225,6 +227,7 @@ impl Claims {
             "type" => Value::from(self.kind.as_str()),
             "fresh" => Value::from(self.fresh),
             "scope" => self.scope.as_ref()?.to_value(),
+            "sid" => Value::from(self.sid.as_deref()?),
             other => return self.extra.get(other).cloned(),
         })
     }
@@ -257,6 +260,7 @@ enum Field {
     Type,
     Fresh,
     Scope,
+    Sid,
     Other(String),
 }
 
@@ -280,6 +284,7 @@ impl<'de> Deserialize<'de> for Field {
                     "type" => Field::Type,
                     "fresh" => Field::Fresh,
                     "scope" => Field::Scope,
+                    "sid" => Field::Sid,
                     other => Field::Other(other.to_owned()),
                 })
             }
@@ -308,6 +313,7 @@ impl<'de> Deserialize<'de> for Claims {
                 let (mut sub, mut jti, mut iat, mut exp, mut nbf) = (None, None, None, None, None);
                 let (mut iss, mut aud, mut kind, mut fresh, mut scope) =
                     (None, None, None, None, None);
+                let mut sid = None;
                 let mut extra = Map::new();
                 while let Some(field) = map.next_key::<Field>()? {
                     match field {
@@ -327,6 +333,7 @@ impl<'de> Deserialize<'de> for Claims {
                                 .ok_or_else(|| de::Error::custom("scope of the wrong type"))?;
                             set_once(&mut scope, value, "scope")?;
                         }
+                        Field::Sid => set_once(&mut sid, map.next_value::<String>()?, "sid")?,
                         Field::Other(name) => {
                             let value = map.next_value::<Strict>()?.0;
                             if extra.contains_key(&name) {
@@ -355,6 +362,7 @@ impl<'de> Deserialize<'de> for Claims {
                     kind: kind.ok_or_else(|| de::Error::missing_field("type"))?,
                     fresh: fresh.unwrap_or(false),
                     scope,
+                    sid,
                     extra,
                 })
             }

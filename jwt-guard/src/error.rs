@@ -56,8 +56,9 @@ pub enum AuthError {
     /// reachable, or the route lacks a path parameter the handler names (500).
     #[error("server misconfiguration: {0}")]
     Misconfigured(&'static str),
-    /// The revocation store failed; the request is refused rather than let
-    /// through (500).
+    /// The revocation state is unavailable (the store failed, or its
+    /// replica may be stale); the request is refused rather than let
+    /// through (503, with `Retry-After`).
     #[error("revocation store unavailable")]
     StoreUnavailable,
 }
@@ -106,6 +107,10 @@ pub enum InvalidToken {
     /// The signature does not verify.
     #[error("token signature is invalid")]
     Signature,
+    /// A refresh token its family has already used: the family is revoked
+    /// (RFC 9700 §4.14.2).
+    #[error("refresh token was already used")]
+    Reused,
     /// A required claim is missing, duplicated or of the wrong JSON type.
     #[error("token claims are malformed")]
     Claims,
@@ -196,7 +201,8 @@ impl AuthError {
             Self::Missing | Self::InvalidToken(_) | Self::NotFresh => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Misconfigured(_) | Self::StoreUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -218,9 +224,12 @@ impl AuthError {
     pub fn message(&self) -> Cow<'static, str> {
         match self {
             Self::InvalidToken(reason) => Cow::Owned(reason.to_string()),
-            Self::Misconfigured(_) | Self::StoreUnavailable => {
+            Self::Misconfigured(_) => {
                 // The detail goes to the log, not to the client.
                 Cow::Borrowed("the server could not check the request's credentials")
+            }
+            Self::StoreUnavailable => {
+                Cow::Borrowed("the server cannot check credentials right now; retry shortly")
             }
             other => Cow::Owned(other.to_string()),
         }
@@ -272,14 +281,15 @@ impl AuthError {
     }
 
     /// The default response: status, `WWW-Authenticate` and the JSON body
-    /// `{"error": "<code>", "message": "<human text>"}`.
+    /// `{"error": "<code>", "message": "<human text>"}`; a 503 also has
+    /// `Retry-After` (in seconds).
     #[must_use]
     pub fn to_response(&self, realm: &str) -> Response {
         let body = serde_json::json!({
-            "error": self.code().unwrap_or(if self.status().is_server_error() {
-                "server_error"
-            } else {
-                "unauthorized"
+            "error": self.code().unwrap_or(match self {
+                Self::StoreUnavailable => "temporarily_unavailable",
+                _ if self.status().is_server_error() => "server_error",
+                _ => "unauthorized",
             }),
             "message": self.message(),
         });
@@ -289,9 +299,25 @@ impl AuthError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, challenge);
         }
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
+
+    /// The `Retry-After` of the refusal in seconds, for a refusal that may
+    /// pass if retried (503).
+    #[must_use]
+    pub fn retry_after(&self) -> Option<u32> {
+        matches!(self, Self::StoreUnavailable).then_some(RETRY_AFTER_SECS)
+    }
 }
+
+/// How long a client should wait before retrying a 503: revocation state
+/// comes back within a second or two of the store's return.
+const RETRY_AFTER_SECS: u32 = 1;
 
 /// Appends `s` as the inside of an RFC 7230 quoted-string: `"` and `\` are
 /// escaped, and anything that is not visible ASCII or a space is dropped so

@@ -227,9 +227,10 @@ fn log_refusal(error: &AuthError) {
         AuthError::Misconfigured(detail) => {
             tracing::error!(target: "jwt_guard", status, detail, "request refused: server misconfiguration");
         }
-        // Logged once, with the store's error, where it failed
-        // (`TokenManager::check_revocation`).
-        AuthError::StoreUnavailable => {}
+        // Logged once where it was found (`TokenManager::check_revocation`):
+        // with the store's error, or as a warning naming the family that a
+        // reused refresh token revoked.
+        AuthError::StoreUnavailable | AuthError::InvalidToken(InvalidToken::Reused) => {}
         AuthError::Missing => {
             tracing::debug!(target: "jwt_guard", status, "request refused: no token");
         }

@@ -99,7 +99,8 @@ mod manager;
 /// Steps 8–10: a handler's declared requirement and its checks (override,
 /// `sub`/path, claims, scope).
 mod requirement;
-/// Step 6: the revocation store trait and the in-memory store.
+/// Step 6: the revocation store trait, the in-memory store and the Redis
+/// store.
 mod revocation;
 /// A token that passed verification, and what handlers read of it.
 mod token;
@@ -118,7 +119,11 @@ pub use kind::TokenKind;
 pub use manager::builder::TokenManagerBuilder;
 pub use manager::issue::{IssuedToken, TokenBuilder};
 pub use manager::{Clock, SystemClock, TokenManager};
-pub use revocation::{MemoryStore, RevocationStore, StoreFuture};
+pub use revocation::{
+    MemoryStore, Revocation, RevocationStore, Rotation, StoreFuture, Target, TokenStatus,
+};
+#[cfg(feature = "redis")]
+pub use revocation::{RedisStore, RedisStoreBuilder};
 pub use token::Token;
 pub use transport::{CSRF_HEADER, CookieNames, Location, ParseLocationError};
 

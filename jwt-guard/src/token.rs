@@ -67,6 +67,27 @@ impl Token {
         &self.parsed().jti
     }
 
+    /// The family (`sid`): the login session this token belongs to. Every
+    /// refresh token has one, and so has each access token issued with
+    /// [`family`](crate::TokenBuilder::family) or by
+    /// [`rotate`](crate::TokenManager::rotate).
+    /// [`revoke_family`](crate::TokenManager::revoke_family) revokes them all.
+    #[must_use]
+    pub fn sid(&self) -> Option<&str> {
+        self.parsed().sid.as_deref()
+    }
+
+    /// The family a store files this token under: its `sid`, or for a
+    /// refresh token without one, its `jti` (a family of one).
+    pub(crate) fn family(&self) -> Option<&str> {
+        let claims = self.parsed();
+        match (&claims.sid, claims.kind) {
+            (Some(sid), _) => Some(sid),
+            (None, TokenKind::Refresh) => Some(&claims.jti),
+            (None, TokenKind::Access) => None,
+        }
+    }
+
     /// Access or refresh (`type`).
     #[must_use]
     pub fn kind(&self) -> TokenKind {

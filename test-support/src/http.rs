@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt as _;
-use jwt_guard::AuthError;
+use jwt_guard::{AuthError, InvalidToken};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
@@ -70,9 +70,11 @@ impl Reply {
     /// - the status of `expected`;
     /// - the whole challenge: `Bearer realm="<realm>"`, then for a 400, 401
     ///   or 403 its `error` code and `error_description` (the reason), and
-    ///   the missing `scope`; no challenge at all for a 500;
+    ///   the missing `scope`; no challenge at all for a 500 or 503;
     /// - the JSON body `{"error": <code>, "message": <the reason>}`, where a
-    ///   server error says only that the credentials could not be checked;
+    ///   server error says only that the credentials could not be checked
+    ///   (500) or cannot be right now (503, `temporarily_unavailable`);
+    /// - `Retry-After: 1` on a 503, and on nothing else;
     /// - that the handler did not run (its reply would carry the mark of
     ///   [`Ran`](crate::Ran));
     /// - that no header and no body holds any part of `secrets` (tokens are
@@ -88,12 +90,25 @@ impl Reply {
         assert!(!self.ran(), "the handler ran: {self:?}");
         let (code, message) = match expected.code() {
             Some(code) => (code, expected.message().into_owned()),
+            None if status == StatusCode::SERVICE_UNAVAILABLE => (
+                "temporarily_unavailable",
+                "the server cannot check credentials right now; retry shortly".to_owned(),
+            ),
             None if status.is_server_error() => (
                 "server_error",
                 "the server could not check the request's credentials".to_owned(),
             ),
             None => ("unauthorized", expected.message().into_owned()),
         };
+        let retry_after = self
+            .headers
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap_or("(not text)"));
+        assert_eq!(
+            retry_after,
+            (status == StatusCode::SERVICE_UNAVAILABLE).then_some("1"),
+            "the Retry-After of {expected:?}"
+        );
         assert_eq!(
             self.json(),
             serde_json::json!({"error": code, "message": message}),
@@ -140,6 +155,10 @@ impl Reply {
             AuthError::StoreUnavailable => assert!(
                 event.contains("revocation store failed"),
                 "not a store failure: {event}"
+            ),
+            AuthError::InvalidToken(InvalidToken::Reused) => assert!(
+                event.contains("WARN") && event.contains("its family is revoked"),
+                "not a reuse warning: {event}"
             ),
             _ => {}
         }

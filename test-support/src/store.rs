@@ -4,7 +4,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use jwt_guard::{MemoryStore, RevocationStore, StoreError, StoreFuture, Token};
+use jwt_guard::{
+    MemoryStore, Revocation, RevocationStore, Rotation, StoreError, StoreFuture, Target, Token,
+    TokenStatus,
+};
 
 /// A [`RevocationStore`] whose every call fails with `message`: the
 /// revocation state is unknown, so a guarded request must be refused.
@@ -19,21 +22,15 @@ impl FailingStore {
 }
 
 impl RevocationStore for FailingStore {
-    fn revoke_token<'a>(&'a self, _: &'a str, _: SystemTime, _: SystemTime) -> StoreFuture<'a, ()> {
+    fn revoke<'a>(&'a self, _: &'a Revocation<'a>) -> StoreFuture<'a, ()> {
         self.fail()
     }
 
-    fn revoke_subject<'a>(
-        &'a self,
-        _: &'a str,
-        _: SystemTime,
-        _: SystemTime,
-        _: SystemTime,
-    ) -> StoreFuture<'a, ()> {
+    fn status<'a>(&'a self, _: &'a Token) -> StoreFuture<'a, TokenStatus> {
         self.fail()
     }
 
-    fn is_revoked<'a>(&'a self, _: &'a Token) -> StoreFuture<'a, bool> {
+    fn rotate<'a>(&'a self, _: &'a Rotation<'a>) -> StoreFuture<'a, bool> {
         self.fail()
     }
 }
@@ -41,14 +38,14 @@ impl RevocationStore for FailingStore {
 /// One call a [`RecordingStore`] saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
-    /// `revoke_token(jti, until)`.
+    /// A token revoked by its `jti`.
     Token {
         /// The revoked `jti`.
         jti: String,
         /// Until when it is kept.
         until: SystemTime,
     },
-    /// `revoke_subject(sub, issued_before, until)`.
+    /// A subject revoked up to a cut-off.
     Subject {
         /// The revoked subject.
         sub: String,
@@ -57,8 +54,24 @@ pub enum Call {
         /// Until when the cut-off is kept.
         until: SystemTime,
     },
-    /// `is_revoked(token)`, with the token's `jti`.
+    /// A family revoked.
+    Family {
+        /// The family's `sid`.
+        sid: String,
+        /// Until when it is kept.
+        until: SystemTime,
+        /// Until when access tokens of it may be valid.
+        access_until: SystemTime,
+    },
+    /// `status(token)`, with the token's `jti`.
     Lookup(String),
+    /// `rotate`: the family, and the `jti` presented.
+    Rotate {
+        /// The family's `sid`.
+        sid: String,
+        /// The refresh token presented.
+        presented: String,
+    },
 }
 
 /// A [`MemoryStore`] that records every call, shared by its clones: give
@@ -101,36 +114,38 @@ impl RecordingStore {
 }
 
 impl RevocationStore for RecordingStore {
-    fn revoke_token<'a>(
-        &'a self,
-        jti: &'a str,
-        until: SystemTime,
-        now: SystemTime,
-    ) -> StoreFuture<'a, ()> {
-        self.record(Call::Token {
-            jti: jti.to_owned(),
-            until,
+    fn revoke<'a>(&'a self, revocation: &'a Revocation<'a>) -> StoreFuture<'a, ()> {
+        let until = revocation.until;
+        self.record(match revocation.target {
+            Target::Token { jti, .. } => Call::Token {
+                jti: jti.to_owned(),
+                until,
+            },
+            Target::Subject { sub, issued_before } => Call::Subject {
+                sub: sub.to_owned(),
+                issued_before,
+                until,
+            },
+            Target::Family { sid, .. } => Call::Family {
+                sid: sid.to_owned(),
+                until,
+                access_until: revocation.access_until,
+            },
+            other => panic!("a target this store does not know: {other:?}"),
         });
-        self.store.revoke_token(jti, until, now)
+        self.store.revoke(revocation)
     }
 
-    fn revoke_subject<'a>(
-        &'a self,
-        sub: &'a str,
-        issued_before: SystemTime,
-        until: SystemTime,
-        now: SystemTime,
-    ) -> StoreFuture<'a, ()> {
-        self.record(Call::Subject {
-            sub: sub.to_owned(),
-            issued_before,
-            until,
-        });
-        self.store.revoke_subject(sub, issued_before, until, now)
-    }
-
-    fn is_revoked<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, bool> {
+    fn status<'a>(&'a self, token: &'a Token) -> StoreFuture<'a, TokenStatus> {
         self.record(Call::Lookup(token.jti().to_owned()));
-        self.store.is_revoked(token)
+        self.store.status(token)
+    }
+
+    fn rotate<'a>(&'a self, rotation: &'a Rotation<'a>) -> StoreFuture<'a, bool> {
+        self.record(Call::Rotate {
+            sid: rotation.sid.to_owned(),
+            presented: rotation.presented.to_owned(),
+        });
+        self.store.rotate(rotation)
     }
 }

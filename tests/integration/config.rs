@@ -317,6 +317,9 @@ fn from_env_errors_name_the_variable() {
         ("JWT_GUARD_KEY_ID", "key\"1"),
         ("JWT_GUARD_MAX_TOKEN_BYTES", "lots"),
         ("JWT_GUARD_REFRESH_TTL", "1y"),
+        ("JWT_GUARD_REFRESH_ROTATION", "maybe"),
+        // Without the Redis URL, a staleness bound is a mistake.
+        ("JWT_GUARD_REDIS_MAX_STALENESS", "1s"),
     ] {
         check(&[("JWT_GUARD_SECRET", SECRET), (var, value)], var);
     }
@@ -485,7 +488,7 @@ async fn the_error_handler_keeps_the_status_and_the_challenge() {
             reply.text.as_str(),
             reply.challenge()
         ),
-        (500, "custom: none", None)
+        (503, "custom: none", None)
     );
 }
 
@@ -596,4 +599,103 @@ fn issuing_refuses_reserved_claims_and_bad_scopes() {
             .is_err()
     );
     assert!(m.access_token("a").scope(true).sign().is_err());
+}
+
+#[tokio::test]
+async fn refresh_rotation_is_read_from_the_environment() {
+    for (value, single_use) in [("true", true), ("on", true), ("false", false), ("0", false)] {
+        let manager = from_env(
+            &[
+                ("JWT_GUARD_SECRET", SECRET),
+                ("JWT_GUARD_REFRESH_ROTATION", value),
+            ],
+            &TestClock::new(),
+        );
+        let refresh = manager.refresh_token("alice").sign().unwrap();
+        let refresh = manager
+            .verify(refresh.as_str(), TokenKind::Refresh)
+            .await
+            .unwrap();
+        manager.rotate(&refresh).await.unwrap();
+        let again = manager.rotate(&refresh).await;
+        assert_eq!(again.is_err(), single_use, "{value}: {again:?}");
+    }
+    // Off by default.
+    let manager = from_env(&[("JWT_GUARD_SECRET", SECRET)], &TestClock::new());
+    assert!(format!("{manager:?}").contains("refresh_rotation: false"));
+}
+
+/// The Redis settings name their variable, and a Redis URL never fails open:
+/// without the `redis` feature it is refused, not ignored.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_settings_name_their_variable() {
+    for (vars, setting) in [
+        (
+            vec![("JWT_GUARD_REDIS_URL", "http://127.0.0.1/")],
+            "JWT_GUARD_REDIS_URL",
+        ),
+        (
+            vec![
+                ("JWT_GUARD_REDIS_URL", "redis://127.0.0.1:1/"),
+                ("JWT_GUARD_REDIS_MAX_STALENESS", "10ms"),
+            ],
+            "JWT_GUARD_REDIS_MAX_STALENESS",
+        ),
+        (
+            vec![
+                ("JWT_GUARD_REDIS_URL", "redis://127.0.0.1:1/"),
+                ("JWT_GUARD_REDIS_MAX_STALENESS", "soon"),
+            ],
+            "JWT_GUARD_REDIS_MAX_STALENESS",
+        ),
+    ] {
+        let mut vars = vars;
+        vars.push(("JWT_GUARD_SECRET", SECRET));
+        check(&vars, setting);
+    }
+}
+
+/// A Redis URL outside a tokio runtime cannot start its store: an error at
+/// start-up naming the variable.
+#[cfg(feature = "redis")]
+#[test]
+fn a_redis_store_needs_a_runtime() {
+    let err = TokenManagerBuilder::from_env_with(env(&[
+        ("JWT_GUARD_SECRET", SECRET),
+        ("JWT_GUARD_REDIS_URL", "redis://127.0.0.1:1/"),
+    ]))
+    .unwrap_err();
+    assert_eq!(err.setting(), "JWT_GUARD_REDIS_URL");
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
+}
+
+/// Unreachable at start: guarded requests are refused (503) rather than
+/// let through while the store has not loaded its replica.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn an_unreachable_redis_refuses_rather_than_lets_through() {
+    // Port 1 on loopback: nothing listens there.
+    let manager = TokenManagerBuilder::from_env_with(env(&[
+        ("JWT_GUARD_SECRET", SECRET),
+        ("JWT_GUARD_REDIS_URL", "redis://127.0.0.1:1/"),
+    ]))
+    .unwrap()
+    .build()
+    .unwrap();
+    let token = manager.access_token("alice").sign().unwrap();
+    get_with(&me_app(&manager), "/me", token.as_str())
+        .await
+        .assert_refused(
+            manager.realm(),
+            AuthError::StoreUnavailable,
+            &[token.as_str()],
+        );
+    // A revocation cannot be kept: the caller learns it.
+    let plain = TokenManager::builder().hs256(SECRET).build().unwrap();
+    let verified = plain
+        .verify(token.as_str(), TokenKind::Access)
+        .await
+        .unwrap();
+    assert!(manager.revoke(&verified).await.is_err());
 }

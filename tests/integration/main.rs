@@ -12,5 +12,6 @@ mod paths;
 mod properties;
 mod responses;
 mod revocation;
+mod rotation;
 mod transport;
 mod validity;

@@ -62,6 +62,7 @@ fn table() -> Vec<(AuthError, u16, Option<&'static str>, &'static str)> {
             "access token used where a refresh token is required",
         ),
         token(T::Revoked, "token has been revoked"),
+        token(T::Reused, "refresh token was already used"),
         token(T::Csrf, "CSRF token missing or does not match"),
         (
             AuthError::NotFresh,
@@ -114,24 +115,46 @@ async fn every_refusal_word_for_word() {
 
 #[tokio::test]
 async fn server_errors_carry_no_challenge_and_no_detail() {
-    for error in [
-        AuthError::Misconfigured("no TokenManager: add `manager.layer()`"),
-        AuthError::StoreUnavailable,
-    ] {
-        let reply = read(error.to_response(REALM)).await;
-        assert_eq!(
-            (reply.status.as_u16(), reply.challenge(), reply.json()),
-            (
-                500,
-                None,
-                json!({
-                    "error": "server_error",
-                    "message": "the server could not check the request's credentials",
-                })
-            ),
-            "{error:?}"
-        );
-    }
+    let reply =
+        read(AuthError::Misconfigured("no TokenManager: add `manager.layer()`").to_response(REALM))
+            .await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.challenge(), reply.json()),
+        (
+            500,
+            None,
+            json!({
+                "error": "server_error",
+                "message": "the server could not check the request's credentials",
+            })
+        ),
+    );
+    assert_eq!(reply.headers.get("retry-after"), None);
+    // Revocation state unavailable: 503, retry in a second (OAuth2's
+    // `temporarily_unavailable`).
+    let reply = read(AuthError::StoreUnavailable.to_response(REALM)).await;
+    assert_eq!(
+        (
+            reply.status.as_u16(),
+            reply.challenge(),
+            reply
+                .headers
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap()),
+            reply.json()
+        ),
+        (
+            503,
+            None,
+            Some("1"),
+            json!({
+                "error": "temporarily_unavailable",
+                "message": "the server cannot check credentials right now; retry shortly",
+            })
+        ),
+    );
+    assert_eq!(AuthError::StoreUnavailable.retry_after(), Some(1));
+    assert_eq!(AuthError::Missing.retry_after(), None);
 }
 
 #[tokio::test]

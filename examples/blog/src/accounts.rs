@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use jwt_guard::{IssuedToken, Token, TokenKind, TokenManager, require_token};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -111,19 +111,25 @@ async fn authenticate(
     Ok(verify_password(password, hash).await?.then_some(is_admin))
 }
 
-/// A fresh access token and a refresh token, both carrying the admin flag.
+/// A fresh access token and a refresh token, both carrying the admin flag:
+/// a new family (login session), which logout or a refresh-token reuse
+/// revokes as a whole.
 fn token_pair(
     manager: &TokenManager,
     username: &str,
     is_admin: bool,
 ) -> Result<(IssuedToken, IssuedToken), ApiError> {
     let scope = json!({ "admin": is_admin });
+    let refresh = manager
+        .refresh_token(username)
+        .scope(scope.clone())
+        .sign()?;
     let access = manager
         .access_token(username)
         .fresh(true)
-        .scope(scope.clone())
+        .scope(scope)
+        .family(&refresh)
         .sign()?;
-    let refresh = manager.refresh_token(username).scope(scope).sign()?;
     Ok((access, refresh))
 }
 
@@ -201,18 +207,15 @@ pub async fn token(
 }
 
 /// Exchanges a refresh token for a new (not fresh) access token and a new
-/// refresh token; the used refresh token is revoked, so it works once.
+/// refresh token of the same family. Refresh tokens are single-use: the
+/// presented one is consumed, and presenting it again revokes the family
+/// (every token of that login) and is refused.
 #[require_token(refresh)]
-pub async fn refresh(manager: TokenManager, token: Token) -> Result<axum::Json<Value>, ApiError> {
-    manager.revoke(&token).await?;
-    let scope = token
-        .claim::<Value>("scope")
-        .unwrap_or_else(|| json!({ "admin": false }));
-    let access = manager
-        .access_token(token.sub())
-        .scope(scope.clone())
-        .sign()?;
-    let refresh = manager.refresh_token(token.sub()).scope(scope).sign()?;
+pub async fn refresh(manager: TokenManager, token: Token) -> Result<axum::Json<Value>, Response> {
+    let (access, refresh) = manager
+        .rotate(&token)
+        .await
+        .map_err(|error| error.to_response(manager.realm()))?;
     Ok(axum::Json(token_body(&access, &refresh)))
 }
 
@@ -221,7 +224,9 @@ pub struct Logout {
     refresh_token: Option<String>,
 }
 
-/// Revokes the access token, and the refresh token if one is given.
+/// Ends the login session: revokes the access token's family (the refresh
+/// token and every access token of that login), and the family of the
+/// refresh token if one is given.
 #[require_token]
 pub async fn logout(
     manager: TokenManager,
@@ -233,16 +238,22 @@ pub async fn logout(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
     };
-    manager.revoke(&token).await?;
-    if let Some(refresh) = body.refresh_token {
-        match manager.verify(&refresh, TokenKind::Refresh).await {
-            Ok(refresh) if refresh.sub() == token.sub() => manager.revoke(&refresh).await?,
+    // Check the refresh token before anything is revoked: it is often of
+    // the very family the access token ends.
+    let refresh = match body.refresh_token {
+        Some(refresh) => match manager.verify(&refresh, TokenKind::Refresh).await {
+            Ok(refresh) if refresh.sub() == token.sub() => Some(refresh),
             _ => {
                 return Err(ApiError::bad_request(
                     "refresh_token is not a valid refresh token of yours",
                 ));
             }
-        }
+        },
+        None => None,
+    };
+    manager.revoke_family(&token).await?;
+    if let Some(refresh) = refresh {
+        manager.revoke_family(&refresh).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

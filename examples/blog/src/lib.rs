@@ -8,7 +8,7 @@ mod posts;
 
 use axum::Router;
 use axum::routing::{get, post, put};
-use jwt_guard::TokenManager;
+use jwt_guard::{TokenManager, TokenManagerBuilder};
 use sqlx::SqlitePool;
 
 pub use db::open;
@@ -18,6 +18,16 @@ pub use db::open;
 pub struct AppState {
     /// The SQLite pool of [`open`].
     pub db: SqlitePool,
+}
+
+/// The blog's token settings on top of `builder`: single-use refresh
+/// tokens with reuse detection, unless `JWT_GUARD_REFRESH_ROTATION` says
+/// otherwise.
+pub fn token_settings(builder: TokenManagerBuilder) -> TokenManagerBuilder {
+    if std::env::var_os("JWT_GUARD_REFRESH_ROTATION").is_some() {
+        return builder;
+    }
+    builder.refresh_rotation(true)
 }
 
 /// Every route of the API.

@@ -10,7 +10,10 @@
 //!
 //! - `BLOG_DATABASE`: a SQLite URL (default `sqlite://blog.db`)
 //! - `BLOG_ADDR`: where to listen (default `127.0.0.1:3000`)
-//! - `JWT_GUARD_*`: the token manager (see jwt-guard's README)
+//! - `JWT_GUARD_*`: the token manager (see jwt-guard's README);
+//!   `JWT_GUARD_REDIS_URL` shares revocations between instances through
+//!   Redis. Refresh tokens are single-use unless
+//!   `JWT_GUARD_REFRESH_ROTATION=false`.
 
 use jwt_guard::TokenManagerBuilder;
 
@@ -33,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
              tokens will not survive a restart"
         );
     }
-    let manager = builder.build()?;
+    let manager = example_blog::token_settings(builder).build()?;
 
     let database = std::env::var("BLOG_DATABASE").unwrap_or_else(|_| "sqlite://blog.db".into());
     let db = example_blog::open(&database).await?;

@@ -17,11 +17,13 @@ struct Blog {
 
 impl Blog {
     async fn new() -> Self {
-        let manager = TokenManager::builder()
-            .hs256("the blog test secret, at least 32 bytes")
-            .clock(TestClock::new())
-            .build()
-            .unwrap();
+        let manager = example_blog::token_settings(
+            TokenManager::builder()
+                .hs256("the blog test secret, at least 32 bytes")
+                .clock(TestClock::new()),
+        )
+        .build()
+        .unwrap();
         let db = example_blog::open("sqlite::memory:").await.unwrap();
         Self {
             app: example_blog::router(db, &manager),
@@ -94,15 +96,13 @@ async fn signup_login_post_refresh_fresh_action_logout() {
     let reply = blog.send(Method::GET, "/posts", None, None).await;
     assert_eq!(reply.json()[0]["title"], "Hello");
 
-    // Refresh: a new pair; the used refresh token works once.
+    // Refresh: a new pair of the same family.
     let reply = blog
         .send(Method::POST, "/refresh", Some(&refresh), None)
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     let refreshed = reply.json()["access_token"].as_str().unwrap().to_owned();
-    blog.send(Method::POST, "/refresh", Some(&refresh), None)
-        .await
-        .assert_refused(REALM, InvalidToken::Revoked, &[&refresh]);
+    let next_refresh = reply.json()["refresh_token"].as_str().unwrap().to_owned();
     // An access token is no refresh token.
     blog.send(Method::POST, "/refresh", Some(&access), None)
         .await
@@ -137,6 +137,21 @@ async fn signup_login_post_refresh_fresh_action_logout() {
     )
     .await
     .assert_refused(REALM, AuthError::NotFresh, &[&refreshed]);
+
+    // The used refresh token works once: presenting it again is a reuse,
+    // refused, and it revokes the whole login: the refresh token that
+    // replaced it, the refreshed access token and the login's own.
+    blog.send(Method::POST, "/refresh", Some(&refresh), None)
+        .await
+        .assert_refused(REALM, InvalidToken::Reused, &[&refresh]);
+    blog.send(Method::POST, "/refresh", Some(&next_refresh), None)
+        .await
+        .assert_refused(REALM, InvalidToken::Revoked, &[&next_refresh]);
+    for revoked in [&access, &refreshed] {
+        blog.send(Method::GET, "/users/bob", Some(revoked), None)
+            .await
+            .assert_refused(REALM, InvalidToken::Revoked, &[revoked]);
+    }
 
     // A fresh login may change it; every older token is then revoked.
     let (fresh, _) = blog.login("bob", "battery-staple").await;

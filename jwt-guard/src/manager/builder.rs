@@ -59,6 +59,7 @@ pub struct TokenManagerBuilder {
     pub(crate) max_token_bytes: usize,
     pub(crate) allow_weak_secret: bool,
     pub(crate) store: Option<Arc<dyn RevocationStore>>,
+    pub(crate) refresh_rotation: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) error_handler: Option<ErrorHandler>,
 }
@@ -80,6 +81,7 @@ impl Default for TokenManagerBuilder {
             max_token_bytes: 8 * 1024,
             allow_weak_secret: false,
             store: None,
+            refresh_rotation: false,
             clock: Arc::new(SystemClock),
             error_handler: None,
         }
@@ -236,6 +238,16 @@ impl TokenManagerBuilder {
         self
     }
 
+    /// Single-use refresh tokens with reuse detection (RFC 9700 §4.14.2).
+    /// Off by default. When on, [`TokenManager::rotate`] consumes the
+    /// refresh token it is given, and presenting a consumed one again
+    /// revokes its whole family (the login session: its refresh token and
+    /// the access tokens issued with it) and is refused.
+    pub fn refresh_rotation(mut self, on: bool) -> Self {
+        self.refresh_rotation = on;
+        self
+    }
+
     /// The clock used to issue and verify. Defaults to the system clock;
     /// tests can supply their own.
     pub fn clock(mut self, clock: impl Clock) -> Self {
@@ -389,6 +401,9 @@ impl TokenManagerBuilder {
     /// | `JWT_GUARD_ACCESS_TTL`, `JWT_GUARD_REFRESH_TTL`, `JWT_GUARD_LEEWAY` | durations: `90`, `90s`, `15m`, `12h`, `30d` |
     /// | `JWT_GUARD_LOCATIONS` | `header,cookie,query`, in order |
     /// | `JWT_GUARD_REALM`, `JWT_GUARD_MAX_TOKEN_BYTES` | [`realm`](Self::realm), [`max_token_bytes`](Self::max_token_bytes) |
+    /// | `JWT_GUARD_REFRESH_ROTATION` | `true` or `false`: [`refresh_rotation`](Self::refresh_rotation) |
+    /// | `JWT_GUARD_REDIS_URL` | a [`RedisStore`](crate::RedisStore) (feature `redis`): the URL of one Redis, or seed nodes of a cluster separated by commas; it connects in the background, and guarded requests are refused (503) until its replica is loaded. Needs a tokio runtime. |
+    /// | `JWT_GUARD_REDIS_MAX_STALENESS` | the Redis store's [`max_staleness`](crate::RedisStoreBuilder::max_staleness): `1s` (default), `250ms` |
     ///
     /// ```
     /// use jwt_guard::TokenManagerBuilder;
@@ -484,6 +499,18 @@ impl TokenManagerBuilder {
                 )
             })?;
         }
+        if let Some(on) = var("JWT_GUARD_REFRESH_ROTATION") {
+            builder.refresh_rotation = match on.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => {
+                    return Err(ConfigError::new(
+                        "JWT_GUARD_REFRESH_ROTATION",
+                        format!("`{on}` is not a boolean; write `true` or `false`"),
+                    ));
+                }
+            };
+        }
         // A value out of range is the variable's mistake, named as such.
         builder.check_values(|setting| {
             ENV_VARS
@@ -491,6 +518,8 @@ impl TokenManagerBuilder {
                 .find(|(s, _)| *s == setting)
                 .map_or(setting, |(_, var)| var)
         })?;
+        // Last: the store starts connecting once every other value is right.
+        builder.store_from_env(&var)?;
         Ok(builder)
     }
 
@@ -500,6 +529,58 @@ impl TokenManagerBuilder {
     /// A [`ConfigError`] naming the variable at fault.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_env_with(|name| std::env::var(name).ok())
+    }
+}
+
+impl TokenManagerBuilder {
+    /// `JWT_GUARD_REDIS_URL` and `JWT_GUARD_REDIS_MAX_STALENESS`: a Redis
+    /// store, connecting in the background.
+    #[cfg(feature = "redis")]
+    fn store_from_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let staleness = var("JWT_GUARD_REDIS_MAX_STALENESS");
+        let Some(urls) = var("JWT_GUARD_REDIS_URL") else {
+            return match staleness {
+                Some(_) => Err(ConfigError::new(
+                    "JWT_GUARD_REDIS_MAX_STALENESS",
+                    "applies to the Redis store: set JWT_GUARD_REDIS_URL too",
+                )),
+                None => Ok(()),
+            };
+        };
+        let mut store = crate::RedisStore::builder(
+            urls.split([',', ' '])
+                .map(str::trim)
+                .filter(|u| !u.is_empty()),
+        );
+        if let Some(value) = staleness {
+            store = store.max_staleness(parse_duration(&value).ok_or_else(|| {
+                ConfigError::new(
+                    "JWT_GUARD_REDIS_MAX_STALENESS",
+                    format!("`{value}` is not a duration; write e.g. `1s` or `250ms`"),
+                )
+            })?);
+        }
+        let store = store.lazy(|setting| match setting {
+            "max_staleness" => "JWT_GUARD_REDIS_MAX_STALENESS",
+            _ => "JWT_GUARD_REDIS_URL",
+        })?;
+        self.store = Some(Arc::new(store));
+        Ok(())
+    }
+
+    /// Without the `redis` feature, a Redis URL is a mistake to report,
+    /// not a setting to ignore.
+    #[cfg(not(feature = "redis"))]
+    fn store_from_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        for name in ["JWT_GUARD_REDIS_URL", "JWT_GUARD_REDIS_MAX_STALENESS"] {
+            if var(name).is_some() {
+                return Err(ConfigError::new(
+                    name,
+                    "jwt-guard was built without its `redis` feature: enable it to use Redis",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -516,7 +597,7 @@ const ENV_VARS: &[(&str, &str)] = &[
     ("realm", "JWT_GUARD_REALM"),
 ];
 
-/// `90`, `90s`, `15m`, `12h`, `30d`.
+/// `90`, `90s`, `15m`, `12h`, `30d`, and `500ms`.
 fn parse_duration(value: &str) -> Option<Duration> {
     let value = value.trim();
     let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
@@ -524,6 +605,9 @@ fn parse_duration(value: &str) -> Option<Duration> {
         None => (value, "s"),
     };
     let n: u64 = digits.parse().ok()?;
+    if unit == "ms" {
+        return Some(Duration::from_millis(n));
+    }
     let seconds = match unit {
         "s" => n,
         "m" => n.checked_mul(60)?,
@@ -557,6 +641,8 @@ mod tests {
         assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
         assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
         assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("250us"), None);
         assert_eq!(parse_duration("1w"), None);
         assert_eq!(parse_duration("-1"), None);
         assert_eq!(parse_duration("m"), None);

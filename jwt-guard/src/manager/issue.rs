@@ -21,6 +21,7 @@ use super::{TokenManager, unix_ms};
 use crate::claims::{RESERVED, Scope};
 use crate::error::IssueError;
 use crate::kind::TokenKind;
+use crate::token::Token;
 use crate::transport::CookieNames;
 
 impl TokenManager {
@@ -42,6 +43,8 @@ impl TokenManager {
             fresh: Option<bool>,
             #[serde(skip_serializing_if = "Option::is_none")]
             scope: Option<&'a Value>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sid: Option<&'a str>,
             #[serde(flatten)]
             extra: &'a Map<String, Value>,
         }
@@ -69,6 +72,12 @@ impl TokenManager {
         // revocation needs; `iat` stays in whole seconds.
         let subsec_nanos = u32::try_from(issued_ms % 1000).unwrap_or(0) * 1_000_000;
         let jti = Uuid::new_v7(Timestamp::from_unix(NoContext, iat, subsec_nanos)).to_string();
+        // Every refresh token belongs to a family; a new one starts its own.
+        let sid = match (builder.sid, builder.kind) {
+            (Some(sid), _) => Some(sid),
+            (None, TokenKind::Refresh) => Some(jti.clone()),
+            (None, TokenKind::Access) => None,
+        };
         let payload = Payload {
             iss: inner.validation.issuer.as_deref(),
             sub: &builder.sub,
@@ -80,6 +89,7 @@ impl TokenManager {
             kind: builder.kind,
             fresh: (builder.kind == TokenKind::Access).then_some(builder.fresh),
             scope: builder.scope.as_ref(),
+            sid: sid.as_deref(),
             extra: &builder.claims,
         };
         let json = serde_json::to_vec(&payload).map_err(|source| IssueError::Serialize {
@@ -97,6 +107,7 @@ impl TokenManager {
         Ok(IssuedToken {
             token,
             jti,
+            sid,
             kind: builder.kind,
             issued_at: UNIX_EPOCH + Duration::from_millis(issued_ms),
             expires_at: UNIX_EPOCH + Duration::from_secs(exp),
@@ -115,6 +126,7 @@ pub struct TokenBuilder<'m> {
     scope: Option<Value>,
     claims: Map<String, Value>,
     ttl: Option<Duration>,
+    sid: Option<String>,
     error: Option<IssueError>,
 }
 
@@ -128,8 +140,43 @@ impl<'m> TokenBuilder<'m> {
             scope: None,
             claims: Map::new(),
             ttl: None,
+            sid: None,
             error: None,
         }
+    }
+
+    /// The token that follows `refresh` in its family: same subject, scope,
+    /// custom claims and family; a refresh token keeps its lifetime (within
+    /// the manager's bound).
+    pub(super) fn following(manager: &'m TokenManager, kind: TokenKind, refresh: &Token) -> Self {
+        let claims = refresh.parsed();
+        let mut builder = Self::new(manager, kind, claims.sub.clone());
+        builder.scope = claims.scope.as_ref().map(Scope::to_value);
+        builder.claims.clone_from(&claims.extra);
+        builder.sid = Some(refresh.family().unwrap_or(&claims.jti).to_owned());
+        if kind == TokenKind::Refresh {
+            let lifetime = claims.exp.saturating_sub(claims.iat);
+            let max = manager.inner.validation.lifetime(TokenKind::Refresh);
+            builder.ttl = Some(Duration::from_secs(lifetime.clamp(1, max)));
+        }
+        builder
+    }
+
+    /// Puts this token in the family of `refresh`, as a login does with
+    /// its access token: revoking the family
+    /// ([`revoke_family`](TokenManager::revoke_family)), or a reuse of one
+    /// of its refresh tokens, then revokes this token too.
+    ///
+    /// ```
+    /// # fn f(manager: jwt_guard::TokenManager) -> Result<(), jwt_guard::IssueError> {
+    /// let refresh = manager.refresh_token("alice").sign()?;
+    /// let access = manager.access_token("alice").fresh(true).family(&refresh).sign()?;
+    /// assert_eq!(access.sid(), refresh.sid());
+    /// # Ok(()) }
+    /// ```
+    pub fn family(mut self, refresh: &IssuedToken) -> Self {
+        self.sid.clone_from(&refresh.sid);
+        self
     }
 
     /// The `scope` claim: a JSON object (`json!({"admin": true})`) or an
@@ -207,6 +254,7 @@ impl fmt::Debug for TokenBuilder<'_> {
 pub struct IssuedToken {
     token: String,
     jti: String,
+    sid: Option<String>,
     kind: TokenKind,
     issued_at: SystemTime,
     expires_at: SystemTime,
@@ -230,6 +278,13 @@ impl IssuedToken {
     #[must_use]
     pub fn jti(&self) -> &str {
         &self.jti
+    }
+
+    /// Its family (`sid`): every refresh token has one, an access token
+    /// when issued with [`family`](TokenBuilder::family).
+    #[must_use]
+    pub fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
     }
 
     /// Access or refresh.

@@ -10,10 +10,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::claims::{Claims, Validation};
+use crate::error::IssueError;
 use crate::error::{AuthError, ConfigError, InvalidToken, StoreError};
 use crate::keys::Keys;
 use crate::kind::TokenKind;
-use crate::revocation::{MemoryStore, RevocationStore};
+use crate::revocation::{MemoryStore, Revocation, RevocationStore, Rotation, Target, TokenStatus};
 use crate::token::Token;
 use crate::transport::{CookieNames, Location};
 
@@ -22,7 +23,7 @@ pub(crate) mod issue;
 
 pub(crate) use builder::ErrorHandler;
 use builder::TokenManagerBuilder;
-use issue::TokenBuilder;
+use issue::{IssuedToken, TokenBuilder};
 
 /// The time source of a [`TokenManager`]. The default is the system clock;
 /// tests supply their own to move time without sleeping.
@@ -79,6 +80,8 @@ struct Inner {
     store: Arc<dyn RevocationStore>,
     clock: Arc<dyn Clock>,
     error_handler: Option<ErrorHandler>,
+    /// Single-use refresh tokens, with reuse detection.
+    refresh_rotation: bool,
     /// Tokens are issued strictly after the latest subject revocation of
     /// this process, in milliseconds since the epoch…
     issue_floor_ms: AtomicU64,
@@ -136,6 +139,7 @@ impl TokenManager {
                     .unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 clock: builder.clock,
                 error_handler: builder.error_handler,
+                refresh_rotation: builder.refresh_rotation,
                 issue_floor_ms: AtomicU64::new(0),
                 last_issued_ms: AtomicU64::new(0),
             }),
@@ -233,38 +237,71 @@ impl TokenManager {
         Ok(Token::new(encoded, claims))
     }
 
-    /// Step 6: a revoked token, or a token of a subject revoked after it was
-    /// issued, is refused.
+    /// Step 6: a revoked token, or a token of a subject or family revoked
+    /// after it was issued, is refused; so is a refresh token its family
+    /// has already used, and presenting it revokes the family.
     pub(crate) async fn check_revocation(&self, token: &Token) -> Result<(), AuthError> {
-        match self.inner.store.is_revoked(token).await {
-            Ok(false) => Ok(()),
-            Ok(true) => Err(InvalidToken::Revoked.into()),
-            Err(error) => {
-                // The one event of this refusal: the guard does not log it
-                // again. `verify` callers answer as they choose, so no status.
-                tracing::error!(target: "jwt_guard", %error, "token refused: revocation store failed");
-                Err(AuthError::StoreUnavailable)
+        let failed = |error: StoreError| {
+            // The one event of this refusal: the guard does not log it
+            // again. `verify` callers answer as they choose, so no status.
+            tracing::error!(target: "jwt_guard", %error, "token refused: revocation store failed");
+            AuthError::StoreUnavailable
+        };
+        match self.inner.store.status(token).await.map_err(failed)? {
+            TokenStatus::Valid => Ok(()),
+            TokenStatus::Revoked => Err(InvalidToken::Revoked.into()),
+            TokenStatus::Reused => {
+                self.revoke_family(token).await.map_err(failed)?;
+                // The one event of this refusal, as for a store failure.
+                tracing::warn!(
+                    target: "jwt_guard",
+                    status = 401,
+                    sub = token.sub(),
+                    sid = token.family(),
+                    "token refused: refresh token reused, its family is revoked"
+                );
+                Err(InvalidToken::Reused.into())
             }
         }
+    }
+
+    /// Seconds to add to an expiry: the leeway, and one more for the
+    /// millisecond parts that whole-second claims drop.
+    fn grace(&self) -> Duration {
+        Duration::from_secs(self.inner.validation.leeway + 1)
+    }
+
+    /// How long past `from` the last token of `kind` issued by then may be
+    /// accepted.
+    fn horizon(&self, from: SystemTime, kind: TokenKind) -> SystemTime {
+        from + Duration::from_secs(self.inner.validation.lifetime(kind)) + self.grace()
     }
 
     /// Revokes this token until it would have expired (plus the leeway).
     ///
     /// # Errors
-    /// When the revocation store fails.
+    /// When the revocation store fails: the token is then not revoked.
     pub async fn revoke(&self, token: &Token) -> Result<(), StoreError> {
+        let now = self.now();
         let until = token.expires_at() + Duration::from_secs(self.inner.validation.leeway);
-        self.inner
-            .store
-            .revoke_token(token.jti(), until, self.now())
-            .await
+        let access_until = match token.kind() {
+            TokenKind::Access => until,
+            TokenKind::Refresh => now,
+        };
+        let target = Target::Token {
+            jti: token.jti(),
+            sub: token.sub(),
+            kind: token.kind(),
+        };
+        let revocation = Revocation::new(target, until, access_until, now);
+        self.inner.store.revoke(&revocation).await
     }
 
     /// Revokes every token of `sub` issued before this call; tokens issued
     /// after it, even within the same second, stay valid.
     ///
     /// # Errors
-    /// When the revocation store fails.
+    /// When the revocation store fails: nothing is then revoked.
     pub async fn revoke_subject(&self, sub: &str) -> Result<(), StoreError> {
         let inner = &*self.inner;
         let now = self.now();
@@ -273,17 +310,124 @@ impl TokenManager {
             .max(inner.last_issued_ms.load(Ordering::Acquire));
         // Tokens issued from here on get a later issue time than the cutoff.
         inner.issue_floor_ms.fetch_max(cutoff_ms, Ordering::AcqRel);
-        let validation = &inner.validation;
-        let longest = validation
-            .lifetime(TokenKind::Access)
-            .max(validation.lifetime(TokenKind::Refresh))
-            + validation.leeway
-            + 1;
         let cutoff = UNIX_EPOCH + Duration::from_millis(cutoff_ms);
-        inner
-            .store
-            .revoke_subject(sub, cutoff, cutoff + Duration::from_secs(longest), now)
-            .await
+        let until = self
+            .horizon(cutoff, TokenKind::Access)
+            .max(self.horizon(cutoff, TokenKind::Refresh));
+        let target = Target::Subject {
+            sub,
+            issued_before: cutoff,
+        };
+        let revocation =
+            Revocation::new(target, until, self.horizon(cutoff, TokenKind::Access), now);
+        inner.store.revoke(&revocation).await
+    }
+
+    /// Revokes the family of this token: the login session it belongs to,
+    /// every refresh token of it and every access token issued with it
+    /// ([`Token::sid`]). A logout that ends the session. An access token
+    /// that belongs to no family is revoked alone.
+    ///
+    /// # Errors
+    /// When the revocation store fails: nothing is then revoked.
+    pub async fn revoke_family(&self, token: &Token) -> Result<(), StoreError> {
+        let Some(sid) = token.family() else {
+            return self.revoke(token).await;
+        };
+        let now = self.now();
+        // Every token of the family was issued by now.
+        let until = self
+            .horizon(now, TokenKind::Refresh)
+            .max(token.expires_at() + self.grace());
+        let target = Target::Family {
+            sid,
+            sub: token.sub(),
+        };
+        let revocation = Revocation::new(target, until, self.horizon(now, TokenKind::Access), now);
+        self.inner.store.revoke(&revocation).await
+    }
+
+    /// Exchanges a verified refresh token for the next pair of its family:
+    /// a new access token (not fresh) and a new refresh token, both with the
+    /// presented token's subject, scope and custom claims; the refresh
+    /// token keeps the presented one's lifetime (at most
+    /// [`refresh_ttl`](crate::TokenManagerBuilder::refresh_ttl)).
+    ///
+    /// With [`refresh_rotation`](crate::TokenManagerBuilder::refresh_rotation)
+    /// on, refresh tokens are single-use (RFC 9700 §4.14.2): this consumes
+    /// the presented one atomically (of concurrent rotations of one token,
+    /// one succeeds), and presenting a consumed one again, here or to any
+    /// guard, revokes its whole family and is refused. Without it, the
+    /// presented token stays valid until it expires.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use jwt_guard::{AuthError, InvalidToken, TokenKind, TokenManager};
+    ///
+    /// let manager = TokenManager::builder()
+    ///     .hs256(jwt_guard::generate_secret())
+    ///     .refresh_rotation(true)
+    ///     .build()
+    ///     .unwrap();
+    /// let login = manager.refresh_token("alice").sign().unwrap();
+    /// let first = manager.verify(login.as_str(), TokenKind::Refresh).await.unwrap();
+    /// let (access, refresh) = manager.rotate(&first).await.unwrap();
+    ///
+    /// // The first refresh token is spent: using it again revokes the family.
+    /// assert_eq!(
+    ///     manager.rotate(&first).await.unwrap_err(),
+    ///     AuthError::InvalidToken(InvalidToken::Reused),
+    /// );
+    /// assert!(manager.verify(refresh.as_str(), TokenKind::Refresh).await.is_err());
+    /// assert!(manager.verify(access.as_str(), TokenKind::Access).await.is_err());
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`InvalidToken::WrongKind`] for an access token;
+    /// [`InvalidToken::Reused`] for a refresh token already used (its family
+    /// is then revoked) and [`InvalidToken::Revoked`] for one of a revoked
+    /// family; [`AuthError::StoreUnavailable`] when the store fails.
+    pub async fn rotate(&self, refresh: &Token) -> Result<(IssuedToken, IssuedToken), AuthError> {
+        if refresh.kind() != TokenKind::Refresh {
+            return Err(InvalidToken::WrongKind {
+                expected: TokenKind::Refresh,
+            }
+            .into());
+        }
+        let signing_failed = |error: IssueError| {
+            tracing::error!(target: "jwt_guard", %error, "refresh refused: signing failed");
+            AuthError::Misconfigured("signing failed")
+        };
+        let access = TokenBuilder::following(self, TokenKind::Access, refresh)
+            .sign()
+            .map_err(signing_failed)?;
+        let next = TokenBuilder::following(self, TokenKind::Refresh, refresh)
+            .sign()
+            .map_err(signing_failed)?;
+        if !self.inner.refresh_rotation {
+            return Ok((access, next));
+        }
+        let sid = refresh.family().unwrap_or(refresh.jti());
+        let rotation = Rotation {
+            sub: refresh.sub(),
+            sid,
+            presented: refresh.jti(),
+            next: next.jti(),
+            until: next.expires_at() + self.grace(),
+            now: self.now(),
+        };
+        let rotated = self.inner.store.rotate(&rotation).await.map_err(|error| {
+            tracing::error!(target: "jwt_guard", %error, "refresh refused: revocation store failed");
+            AuthError::StoreUnavailable
+        })?;
+        if rotated {
+            return Ok((access, next));
+        }
+        // Already used, or its family revoked: the status says which, and a
+        // reuse revokes the family.
+        self.check_revocation(refresh).await?;
+        Err(InvalidToken::Reused.into())
     }
 }
 
@@ -299,6 +443,7 @@ impl fmt::Debug for TokenManager {
             .field("leeway_secs", &inner.validation.leeway)
             .field("locations", &inner.locations)
             .field("realm", &inner.realm)
+            .field("refresh_rotation", &inner.refresh_rotation)
             .finish_non_exhaustive()
     }
 }
