@@ -221,7 +221,7 @@ const APPEND: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local oldest = string.format('%d', now - tonumber(ARGV[1]))
-return redis.call('XADD', KEYS[1], 'MINID', '~', oldest, '*',
+return redis.call('XADD', KEYS[1], 'MINID', oldest, '*',
   'k', ARGV[2], 'v', ARGV[3], 'b', ARGV[4], 'u', ARGV[5])
 ";
 
