@@ -1,6 +1,7 @@
 //! HTTP load bench: server CPU per request of an unguarded handler, a
-//! `#[require_token]` handler (HS256 and RS256), and a hand-written
-//! `FromRequestParts` extractor over `jsonwebtoken`, measured side by side.
+//! `#[require_token]` handler (HS256 and RS256; with the `redis` feature
+//! also HS256 on the Redis store), and a hand-written `FromRequestParts`
+//! extractor over `jsonwebtoken`, measured side by side.
 //!
 //! ```sh
 //! benches/load.sh --requests 20000 --rounds 3
@@ -10,6 +11,10 @@
 //! Options: `--requests N` (per server and round, default 20000), `--rounds R`
 //! (default 3), `--connections C` (default 8), `--seconds S` (the time bound
 //! of each load, default 20). `cargo bench` adds `--bench`, which is ignored.
+//!
+//! With `--features redis` the driver starts a `redis-server` of its own on a
+//! free port of 127.0.0.1 for the Redis variant (which revokes one other
+//! token first, so its replica is not empty), and stops it at the end.
 //!
 //! Each server runs in a child process on one thread, on 127.0.0.1 only;
 //! the driver sends keep-alive requests over a few connections from this
@@ -37,6 +42,8 @@ const SECRET: &str = "a load-bench secret of at least thirty-two bytes";
 const VARIANTS: &[&str] = &[
     "unguarded",
     "guard_hs256",
+    #[cfg(feature = "redis")]
+    "guard_hs256_redis",
     "guard_rs256",
     "handwritten_hs256",
 ];
@@ -113,26 +120,40 @@ async fn handwritten(_auth: Auth) -> &'static str {
     "hello"
 }
 
-fn serve(variant: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let b = || TokenManager::builder().issuer("bench");
-    let manager = match variant {
-        "guard_rs256" => b()
-            .rs256_pem(key("rsa-private"), key("rsa-public"))
-            .build()?,
-        _ => b().hs256(SECRET).build()?,
-    };
-    let app = match variant {
-        "unguarded" => Router::new().route("/hello", get(unguarded)),
-        "handwritten_hs256" => Router::new().route("/hello", get(handwritten)),
-        _ => Router::new()
-            .route("/hello", get(guarded))
-            .layer(manager.layer()),
-    };
-    let token = manager.access_token("alice").fresh(true).sign()?;
+fn serve(variant: &str, redis: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let b = || TokenManager::builder().issuer("bench");
+        let manager = match variant {
+            "guard_rs256" => b()
+                .rs256_pem(key("rsa-private"), key("rsa-public"))
+                .build()?,
+            #[cfg(feature = "redis")]
+            "guard_hs256_redis" => {
+                let url = redis.ok_or("the Redis variant needs a URL")?;
+                let store = jwt_guard::RedisStore::connect(url).await?;
+                let manager = b().hs256(SECRET).revocation_store(store).build()?;
+                // One revocation in the replica: lookups are real.
+                let other = manager.access_token("bob").sign()?;
+                let other = manager
+                    .verify(other.as_str(), jwt_guard::TokenKind::Access)
+                    .await?;
+                manager.revoke(&other).await?;
+                manager
+            }
+            _ => b().hs256(SECRET).build()?,
+        };
+        let _ = redis;
+        let app = match variant {
+            "unguarded" => Router::new().route("/hello", get(unguarded)),
+            "handwritten_hs256" => Router::new().route("/hello", get(handwritten)),
+            _ => Router::new()
+                .route("/hello", get(guarded))
+                .layer(manager.layer()),
+        };
+        let token = manager.access_token("alice").fresh(true).sign()?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let mut stdout = std::io::stdout();
         writeln!(stdout, "PORT {}", listener.local_addr()?.port())?;
@@ -156,9 +177,9 @@ struct Server {
 }
 
 impl Server {
-    fn start(variant: &str) -> Result<Self, Box<dyn std::error::Error>> {
+    fn start(variant: &str, redis: &str) -> Result<Self, Box<dyn std::error::Error>> {
         let mut child = Command::new(std::env::current_exe()?)
-            .args(["serve", variant])
+            .args(["serve", variant, redis])
             .stdout(Stdio::piped())
             .spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
@@ -323,7 +344,10 @@ impl Options {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("serve") {
-        return serve(args.get(2).map_or("unguarded", String::as_str));
+        return serve(
+            args.get(2).map_or("unguarded", String::as_str),
+            args.get(3).map(String::as_str),
+        );
     }
     let Options {
         requests,
@@ -338,11 +362,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
 
+    #[cfg(feature = "redis")]
+    let redis = jwt_guard_test_support::RedisServer::start();
+    #[cfg(feature = "redis")]
+    let redis_url = redis.url();
+    #[cfg(not(feature = "redis"))]
+    let redis_url = String::new();
     let mut runs: Vec<Vec<Run>> = VARIANTS.iter().map(|_| Vec::new()).collect();
     for round in 1..=rounds {
         eprintln!("round {round}/{rounds}");
         for (i, variant) in VARIANTS.iter().enumerate() {
-            let server = Server::start(variant)?;
+            let server = Server::start(variant, &redis_url)?;
             runtime.block_on(load(
                 &server,
                 2_000,
@@ -392,6 +422,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cpu / 1000.0,
             cpu / base
         );
+    }
+    #[cfg(feature = "redis")]
+    {
+        let of = |name: &str| {
+            VARIANTS
+                .iter()
+                .position(|v| *v == name)
+                .map(|i| per_request(&runs[i]))
+        };
+        if let (Some(on_redis), Some(in_memory)) = (of("guard_hs256_redis"), of("guard_hs256")) {
+            println!(
+                "\nRedis store / in-memory store, server CPU per guarded request: {:.3}",
+                on_redis / in_memory
+            );
+        }
+        drop(redis);
     }
     Ok(())
 }
