@@ -60,6 +60,9 @@
 //! - `aws-lc-rs` (default): crypto through aws-lc-rs.
 //! - `rust-crypto`: pure-Rust crypto through the RustCrypto crates. When
 //!   both are enabled, aws-lc-rs is used.
+//! - `redis`: [`RedisStore`], revocations shared by every instance through
+//!   Redis or Redis Cluster, with a local replica so guarded requests never
+//!   wait on Redis.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(unreachable_pub)]
