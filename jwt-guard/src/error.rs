@@ -406,6 +406,10 @@ pub enum IssueError {
         /// The manager's lifetime for this kind, in seconds.
         max_secs: u64,
     },
+    /// [`family`](crate::TokenBuilder::family) given something else than a
+    /// refresh token of the same subject, or on a refresh token's builder.
+    #[error("`family` takes a refresh token of the same subject, for an access token")]
+    NotFamily,
     /// The signature could not be computed; the crypto backend's error is
     /// the [`source`](StdError::source).
     #[error("signing failed")]

@@ -7,9 +7,9 @@ use std::any::TypeId;
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, RawPathParams};
-use axum::http::StatusCode;
-use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::error::{AuthError, InvalidToken};
@@ -217,6 +217,15 @@ fn reject(manager: &TokenManager, error: &AuthError) -> Response {
         && let Some(challenge) = error.www_authenticate(manager.realm())
     {
         response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+    }
+    // Likewise a 503 keeps its `Retry-After`.
+    if status == error.status()
+        && !response.headers().contains_key(RETRY_AFTER)
+        && let Some(seconds) = error.retry_after()
+    {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

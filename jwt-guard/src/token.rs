@@ -77,9 +77,12 @@ impl Token {
         self.parsed().sid.as_deref()
     }
 
-    /// The family a store files this token under: its `sid`, or for a
-    /// refresh token without one, its `jti` (a family of one).
-    pub(crate) fn family(&self) -> Option<&str> {
+    /// The family a [store](crate::RevocationStore) files this token under:
+    /// its `sid`, or for a refresh token without one (issued before
+    /// families), its `jti`, a family of one. `None` for an access token of
+    /// no family.
+    #[must_use]
+    pub fn family(&self) -> Option<&str> {
         let claims = self.parsed();
         match (&claims.sid, claims.kind) {
             (Some(sid), _) => Some(sid),

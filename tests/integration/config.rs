@@ -490,6 +490,8 @@ async fn the_error_handler_keeps_the_status_and_the_challenge() {
         ),
         (503, "custom: none", None)
     );
+    // A 503 kept by the handler keeps its Retry-After.
+    assert_eq!(reply.headers.get("retry-after").unwrap(), "1");
 }
 
 #[tokio::test]

@@ -287,3 +287,69 @@ async fn a_failing_store_refuses_the_rotation() {
     );
     assert!(m.revoke_family(&refresh).await.is_err());
 }
+
+#[tokio::test]
+async fn rotate_checks_the_token_again_and_its_revocation() {
+    let clock = TestClock::new();
+    let m = builder()
+        .clock(clock.clone())
+        .refresh_rotation(true)
+        .build()
+        .unwrap();
+    // Verified before its subject was revoked ("log out everywhere"
+    // between the guard and the handler): no new pair.
+    let (_, refresh) = login(&m, "alice");
+    let held = verified(&m, &refresh).await;
+    m.revoke_subject("alice").await.unwrap();
+    assert_eq!(
+        m.rotate(&held).await.unwrap_err(),
+        InvalidToken::Revoked.into()
+    );
+    // Revoked by its jti, the same.
+    let (_, refresh) = login(&m, "bob");
+    let held = verified(&m, &refresh).await;
+    m.revoke(&held).await.unwrap();
+    assert_eq!(
+        m.rotate(&held).await.unwrap_err(),
+        InvalidToken::Revoked.into()
+    );
+    // Kept past its expiry: verified again, so refused.
+    let (_, refresh) = login(&m, "carol");
+    let held = verified(&m, &refresh).await;
+    clock.advance(Duration::from_secs(31 * 86_400));
+    assert_eq!(
+        m.rotate(&held).await.unwrap_err(),
+        InvalidToken::Expired.into()
+    );
+    // Verified by another manager (another key): not this one's to rotate.
+    let other = TokenManager::builder()
+        .issuer("test")
+        .hs256("another secret, also at least 32 bytes long")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let foreign = other.refresh_token("dave").sign().unwrap();
+    let foreign = verified(&other, &foreign).await;
+    assert_eq!(
+        m.rotate(&foreign).await.unwrap_err(),
+        InvalidToken::Signature.into()
+    );
+}
+
+#[test]
+fn family_takes_a_refresh_token_of_the_same_subject() {
+    let m = manager();
+    let refresh = m.refresh_token("alice").sign().unwrap();
+    let access = m.access_token("alice").sign().unwrap();
+    for result in [
+        m.access_token("bob").family(&refresh).sign(),
+        m.access_token("alice").family(&access).sign(),
+        m.refresh_token("alice").family(&refresh).sign(),
+    ] {
+        assert!(matches!(result, Err(IssueError::NotFamily)), "{result:?}");
+    }
+    assert_eq!(
+        IssueError::NotFamily.to_string(),
+        "`family` takes a refresh token of the same subject, for an access token"
+    );
+}

@@ -106,6 +106,7 @@ impl TokenManager {
         token.push_str(&signature);
         Ok(IssuedToken {
             token,
+            sub: builder.sub,
             jti,
             sid,
             kind: builder.kind,
@@ -174,7 +175,17 @@ impl<'m> TokenBuilder<'m> {
     /// assert_eq!(access.sid(), refresh.sid());
     /// # Ok(()) }
     /// ```
+    ///
+    /// `refresh` must be a refresh token of the same subject, and this an
+    /// access token; [`sign`](Self::sign) fails otherwise.
     pub fn family(mut self, refresh: &IssuedToken) -> Self {
+        if self.kind != TokenKind::Access
+            || refresh.kind != TokenKind::Refresh
+            || refresh.sub != self.sub
+        {
+            self.error.get_or_insert(IssueError::NotFamily);
+            return self;
+        }
         self.sid.clone_from(&refresh.sid);
         self
     }
@@ -253,6 +264,7 @@ impl fmt::Debug for TokenBuilder<'_> {
 #[derive(Clone)]
 pub struct IssuedToken {
     token: String,
+    sub: String,
     jti: String,
     sid: Option<String>,
     kind: TokenKind,

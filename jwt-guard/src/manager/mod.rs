@@ -360,6 +360,11 @@ impl TokenManager {
     /// guard, revokes its whole family and is refused. Without it, the
     /// presented token stays valid until it expires.
     ///
+    /// A reuse cannot be told from a theft, so a client that sends its
+    /// refresh token twice (two tabs refreshing at once, a retry after a
+    /// lost response) ends its own session: the winner's new pair is
+    /// revoked with the family. Refresh from one place.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use jwt_guard::{AuthError, InvalidToken, TokenKind, TokenManager};
@@ -384,17 +389,18 @@ impl TokenManager {
     /// ```
     ///
     /// # Errors
-    /// [`InvalidToken::WrongKind`] for an access token;
+    /// The [`InvalidToken`] that verifying `refresh` with this manager now
+    /// gives (an expired token, one of another key, [`WrongKind`] for an
+    /// access token);
     /// [`InvalidToken::Reused`] for a refresh token already used (its family
-    /// is then revoked) and [`InvalidToken::Revoked`] for one of a revoked
-    /// family; [`AuthError::StoreUnavailable`] when the store fails.
+    /// is then revoked) and [`InvalidToken::Revoked`] for a revoked one;
+    /// [`AuthError::StoreUnavailable`] when the store fails.
+    ///
+    /// [`WrongKind`]: InvalidToken::WrongKind
     pub async fn rotate(&self, refresh: &Token) -> Result<(IssuedToken, IssuedToken), AuthError> {
-        if refresh.kind() != TokenKind::Refresh {
-            return Err(InvalidToken::WrongKind {
-                expected: TokenKind::Refresh,
-            }
-            .into());
-        }
+        // Checked again by this manager, now: a `Token` may have been kept
+        // past its expiry, or verified by another manager.
+        let refresh = &self.decode(refresh.as_str(), TokenKind::Refresh)?;
         let signing_failed = |error: IssueError| {
             tracing::error!(target: "jwt_guard", %error, "refresh refused: signing failed");
             AuthError::Misconfigured("signing failed")
@@ -408,15 +414,12 @@ impl TokenManager {
         if !self.inner.refresh_rotation {
             return Ok((access, next));
         }
-        let sid = refresh.family().unwrap_or(refresh.jti());
-        let rotation = Rotation {
-            sub: refresh.sub(),
-            sid,
-            presented: refresh.jti(),
-            next: next.jti(),
-            until: next.expires_at() + self.grace(),
-            now: self.now(),
-        };
+        let rotation = Rotation::new(
+            refresh,
+            next.jti(),
+            next.expires_at() + self.grace(),
+            self.now(),
+        );
         let rotated = self.inner.store.rotate(&rotation).await.map_err(|error| {
             tracing::error!(target: "jwt_guard", %error, "refresh refused: revocation store failed");
             AuthError::StoreUnavailable

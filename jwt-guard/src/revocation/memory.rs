@@ -255,6 +255,26 @@ impl MemoryStore {
     }
 
     fn rotate_now(&self, rotation: &Rotation<'_>) -> Result<bool, StoreError> {
+        // Revoked by its jti or its subject: no rotation. (A revocation
+        // between these reads and the family's lock is no revocation of a
+        // token the family has not issued yet: the subject's cut-off is
+        // before the next token's issue time, and the jti is the old one.)
+        if self
+            .shard(&self.tokens, rotation.presented)
+            .read()
+            .map_err(poisoned)?
+            .entries
+            .contains_key(rotation.presented)
+            || self
+                .shard(&self.subjects, rotation.sub)
+                .read()
+                .map_err(poisoned)?
+                .entries
+                .get(rotation.sub)
+                .is_some_and(|(before, _)| rotation.issued_at <= *before)
+        {
+            return Ok(false);
+        }
         let mut table = self
             .shard(&self.families, rotation.sid)
             .write()

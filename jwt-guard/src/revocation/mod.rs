@@ -73,12 +73,13 @@ pub trait RevocationStore: Send + Sync + 'static {
 
     /// Consumes the refresh token [`presented`](Rotation::presented) of
     /// family [`sid`](Rotation::sid): when it is the family's current token
-    /// (or the family has no record yet), [`next`](Rotation::next) becomes
-    /// the current one and the answer is `true`. Otherwise (a token already
-    /// used, or a revoked family) nothing changes and the answer is
-    /// `false`. Atomic: of concurrent rotations of one token, exactly one
-    /// answers `true`. One record per family, kept until
-    /// [`until`](Rotation::until).
+    /// (or the family has no record yet) and is not revoked (by its `jti`,
+    /// or its subject since [`issued_at`](Rotation::issued_at)),
+    /// [`next`](Rotation::next) becomes the current one and the answer is
+    /// `true`. Otherwise (a token already used, or revoked) nothing changes
+    /// and the answer is `false`. Atomic, checks and change together: of
+    /// concurrent rotations of one token, exactly one answers `true`. One
+    /// record per family, kept until [`until`](Rotation::until).
     fn rotate<'a>(&'a self, rotation: &'a Rotation<'a>) -> StoreFuture<'a, bool>;
 }
 
@@ -158,6 +159,9 @@ pub struct Rotation<'a> {
     pub sid: &'a str,
     /// The `jti` of the refresh token presented.
     pub presented: &'a str,
+    /// The presented token's [precise issue time](Token::issued_at_precise),
+    /// for its subject's cut-off.
+    pub issued_at: SystemTime,
     /// The `jti` of the refresh token that replaces it.
     pub next: &'a str,
     /// When the family's record may be forgotten: the new refresh token's
@@ -168,20 +172,15 @@ pub struct Rotation<'a> {
 }
 
 impl<'a> Rotation<'a> {
-    /// A rotation of family `sid` of `sub` from `presented` to `next`.
+    /// A rotation from the verified refresh token `presented` to the one
+    /// whose `jti` is `next`, keeping the family's record until `until`.
     #[must_use]
-    pub fn new(
-        sub: &'a str,
-        sid: &'a str,
-        presented: &'a str,
-        next: &'a str,
-        until: SystemTime,
-        now: SystemTime,
-    ) -> Self {
+    pub fn new(presented: &'a Token, next: &'a str, until: SystemTime, now: SystemTime) -> Self {
         Self {
-            sub,
-            sid,
-            presented,
+            sub: presented.sub(),
+            sid: presented.family().unwrap_or(presented.jti()),
+            presented: presented.jti(),
+            issued_at: presented.issued_at_precise(),
             next,
             until,
             now,

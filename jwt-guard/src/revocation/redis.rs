@@ -4,16 +4,19 @@
 //!
 //! Layout, under a prefix (`jwt-guard` by default):
 //!
-//! - `<prefix>:revocations`, a stream: every revocation that concerns
+//! - `<prefix>:{revocations}`, a stream: every revocation that concerns
 //!   access tokens (a token, a subject's cut-off, a family), trimmed once
-//!   no access token it covers can still be valid. Each instance reads it
+//!   no access token any entry may cover can still be valid (the longest
+//!   such horizon seen is kept in `<prefix>:{revocations}:window`, in the
+//!   same cluster slot). Each instance reads it
 //!   at start into its replica and then follows it with a blocking `XREAD`.
 //! - `<prefix>:{<sub>}:t:<jti>`, `<prefix>:{<sub>}:s` and
 //!   `<prefix>:{<sub>}:f:<sid>`: a revoked refresh token, a subject's
 //!   cut-off, and a family's current refresh token (or its revocation).
 //!   Refresh tokens are checked against these, in one script; the hash tag
 //!   puts every key of a subject in one cluster slot. Each key expires
-//!   (`PXAT`) when the last token it covers does.
+//!   (`PXAT`) a minute after the last token it covers does (a margin for
+//!   clocks that differ).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -41,6 +44,9 @@ const STALENESS_RANGE: (Duration, Duration) = (Duration::from_millis(50), Durati
 const BATCH: usize = 1000;
 /// How long a stream entry is kept past the last access token it covers.
 const STREAM_MARGIN: Duration = Duration::from_secs(60);
+/// How long a key outlives what it covers: Redis's clock may run ahead of
+/// the one the manager used.
+const KEY_MARGIN: Duration = Duration::from_secs(60);
 /// How long a command to Redis may take, and a connection attempt.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -58,7 +64,9 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 /// Redis is down, or the stream could not be read), guarded requests are
 /// refused with 503 and `Retry-After`, and an error is logged; they pass
 /// again as soon as the replica has caught up. A revocation attempted while
-/// Redis is down returns an error: none is silently lost.
+/// Redis is down returns an error: none is silently lost. It already holds
+/// on the instance that attempted it (which refuses rather than forgets);
+/// retry it to make it hold on every instance.
 ///
 /// Give Redis persistence (`appendonly yes`) so that revocations survive a
 /// Redis restart. The store reads Redis's time and the system clock; use
@@ -108,6 +116,8 @@ struct Shared {
     /// The follower's `XREAD` waits at most this long for a new entry.
     block: Duration,
     stream: String,
+    /// The longest time an entry of the stream may be needed.
+    window: String,
     prefix: String,
     epoch: Instant,
     /// When the replica was last known current, in nanoseconds since
@@ -204,23 +214,36 @@ if family and family ~= '=' .. ARGV[1] then return 2 end
 return 0
 ";
 
-/// Consumes the family's current refresh token: 1 when it was `ARGV[1]`
-/// (or the family has no record yet), 0 otherwise.
+/// Consumes the family's current refresh token (`KEYS[3]`): 1 when it was
+/// `ARGV[1]` (or the family has no record yet) and that token is revoked
+/// neither by its jti (`KEYS[1]`) nor by its subject's cut-off (`KEYS[2]`,
+/// against its issue time `ARGV[4]`); 0 otherwise.
 const ROTATE: &str = r"
-local family = redis.call('GET', KEYS[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local cutoff = redis.call('GET', KEYS[2])
+if cutoff and tonumber(ARGV[4]) <= tonumber(cutoff) then return 0 end
+local family = redis.call('GET', KEYS[3])
 if family == false or family == '=' .. ARGV[1] then
-  redis.call('SET', KEYS[1], '=' .. ARGV[2], 'PXAT', ARGV[3])
+  redis.call('SET', KEYS[3], '=' .. ARGV[2], 'PXAT', ARGV[3])
   return 1
 end
 return 0
 ";
 
-/// Appends a revocation to the stream and trims what no access token needs
-/// any more, by Redis's own clock.
+/// Appends a revocation to the stream and trims what no access token
+/// needs any more: entries older than the longest horizon ever appended
+/// (`KEYS[2]`), by Redis's own clock.
 const APPEND: &str = r"
+local window = tonumber(ARGV[1])
+local longest = tonumber(redis.call('GET', KEYS[2]) or '0')
+if longest > window then
+  window = longest
+else
+  redis.call('SET', KEYS[2], ARGV[1])
+end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local oldest = string.format('%d', now - tonumber(ARGV[1]))
+local oldest = string.format('%d', math.max(0, now - window))
 return redis.call('XADD', KEYS[1], 'MINID', oldest, '*',
   'k', ARGV[2], 'v', ARGV[3], 'b', ARGV[4], 'u', ARGV[5])
 ";
@@ -319,7 +342,8 @@ impl RedisStoreBuilder {
             replica: MemoryStore::new(),
             block: (self.max_staleness / 4).max(Duration::from_millis(10)),
             max_staleness: self.max_staleness,
-            stream: format!("{}:revocations", self.prefix),
+            stream: format!("{}:{{revocations}}", self.prefix),
+            window: format!("{}:{{revocations}}:window", self.prefix),
             prefix: self.prefix,
             nodes: self.nodes,
             epoch: Instant::now(),
@@ -339,7 +363,7 @@ impl RedisStoreBuilder {
         let first = self.check(|setting| setting)?;
         let shared = Arc::new(self.shared(first));
         let (reader, last_id) = shared
-            .open("0-0".to_owned())
+            .open()
             .await
             .map_err(|e| ConfigError::new("url", format!("cannot reach Redis: {e}")))?;
         let follower = tokio::spawn(Arc::clone(&shared).follow(Some((reader, last_id))));
@@ -409,9 +433,9 @@ impl Shared {
     }
 
     /// Connects (once: the command connection is kept, and reconnects by
-    /// itself), opens the follower's connection, and reads the stream past
-    /// `from` into the replica (`0-0`: all of it).
-    async fn open(&self, from: String) -> RedisResult<(Reader, String)> {
+    /// itself), opens the follower's connection, and reads the whole stream
+    /// into the replica.
+    async fn open(&self) -> RedisResult<(Reader, String)> {
         let cluster = self.ensure_conn().await?;
         let reader_timeout = self.block + COMMAND_TIMEOUT;
         let mut reader = if cluster {
@@ -431,7 +455,7 @@ impl Shared {
                 .await?;
             Reader::Single(conn)
         };
-        let mut last_id = from;
+        let mut last_id = "0-0".to_owned();
         while self.read(&mut reader, &mut last_id, None).await? {}
         Ok((reader, last_id))
     }
@@ -442,17 +466,36 @@ impl Shared {
         if let Some(conn) = self.conn.get() {
             return Ok(matches!(conn, Conn::Cluster(_)));
         }
-        let client = self.first.clone();
+        // Any node that answers says whether this is a cluster.
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
             .set_response_timeout(Some(COMMAND_TIMEOUT));
-        let mut probe = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        let info: String = redis::cmd("INFO")
-            .arg("cluster")
-            .query_async(&mut probe)
-            .await?;
+        let mut last_error = None;
+        let mut info = None;
+        for url in &self.nodes {
+            let probe = async {
+                let mut conn = Client::open(url.as_str())?
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await?;
+                redis::cmd("INFO")
+                    .arg("cluster")
+                    .query_async::<String>(&mut conn)
+                    .await
+            };
+            match probe.await {
+                Ok(answer) => {
+                    info = Some(answer);
+                    break;
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        let info = match (info, last_error) {
+            (Some(info), _) => info,
+            (None, Some(error)) => return Err(error),
+            (None, None) => return Err((redis::ErrorKind::Client, "no Redis node").into()),
+        };
+        let client = self.first.clone();
         let conn = if info.contains("cluster_enabled:1") {
             Conn::Cluster(
                 self.cluster(COMMAND_TIMEOUT)?
@@ -512,18 +555,21 @@ impl Shared {
     /// it held.
     fn apply(&self, reply: Value, last_id: &mut String) -> usize {
         let now = SystemTime::now();
-        let mut count = 0;
-        let streams = match reply {
-            Value::Array(streams) => streams,
-            Value::Map(streams) => streams.into_iter().map(|(_, v)| v).collect(),
-            _ => return 0,
+        // RESP2: an array of [name, entries]; RESP3: a map of name to
+        // entries. Nil when nothing came.
+        let lists: Vec<Value> = match reply {
+            Value::Array(streams) => streams
+                .into_iter()
+                .filter_map(|stream| match stream {
+                    Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
+                    _ => None,
+                })
+                .collect(),
+            Value::Map(streams) => streams.into_iter().map(|(_, entries)| entries).collect(),
+            _ => Vec::new(),
         };
-        for stream in streams {
-            // RESP2: [name, entries]; RESP3 maps give the entries alone.
-            let entries = match stream {
-                Value::Array(mut pair) if pair.len() == 2 => pair.pop().unwrap_or(Value::Nil),
-                other => other,
-            };
+        let mut count = 0;
+        for entries in lists {
             let Value::Array(entries) = entries else {
                 continue;
             };
@@ -549,14 +595,15 @@ impl Shared {
     }
 
     /// Follows the stream until the store is dropped: reconnects after a
-    /// failure and resumes where it stopped (the stream loses nothing),
-    /// logging once when it fails and once when it has caught up again.
+    /// failure and reads the stream again from its start (it holds only
+    /// what access tokens may still need, and entries apply twice
+    /// harmlessly; stream ids that went backwards in a failover lose
+    /// nothing), logging once when it fails and once when it has caught up.
     async fn follow(self: Arc<Self>, mut open: Option<(Reader, String)>) {
-        let mut last_id = "0-0".to_owned();
         loop {
             let (mut reader, mut id) = match open.take() {
                 Some(opened) => opened,
-                None => match self.open(last_id.clone()).await {
+                None => match self.open().await {
                     Ok(opened) => opened,
                     Err(error) => {
                         self.report(&error);
@@ -574,7 +621,6 @@ impl Shared {
                 }
             };
             self.report(&error);
-            last_id = id;
         }
     }
 
@@ -605,6 +651,7 @@ impl Shared {
         let mut conn = self.conn()?;
         let _: Value = scripts()[3]
             .key(&self.stream)
+            .key(&self.window)
             .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
             .arg(kind)
             .arg(value)
@@ -627,7 +674,7 @@ impl Shared {
         let _: Value = scripts()[0]
             .key(key)
             .arg(value)
-            .arg(unix_ms(until))
+            .arg(unix_ms(until + KEY_MARGIN))
             .arg(if max { "max" } else { "set" })
             .invoke_async(&mut conn)
             .await
@@ -635,43 +682,46 @@ impl Shared {
         Ok(())
     }
 
+    /// Keeps a revocation: in this instance's replica first (it refuses at
+    /// once, even should Redis fail next), then in the stream (the other
+    /// instances' replicas), then in the key refresh tokens are checked
+    /// against. Each step is idempotent: a caller that gets an error and
+    /// retries loses nothing.
     async fn revoke(&self, revocation: &Revocation<'_>) -> Result<(), StoreError> {
         let until = revocation.until;
         let for_access = revocation.access_until > revocation.now;
-        match revocation.target {
-            Target::Token { jti, sub, kind } => {
-                if kind == TokenKind::Refresh {
-                    self.upsert(self.key(sub, &format!("t:{jti}")), "1", until, false)
-                        .await?;
-                }
-                if for_access {
-                    self.append("t", jti, 0, revocation).await?;
-                }
-            }
-            Target::Subject { sub, issued_before } => {
-                let before = unix_ms(issued_before);
-                self.upsert(self.key(sub, "s"), &before.to_string(), until, true)
-                    .await?;
-                if for_access {
-                    self.append("s", sub, before, revocation).await?;
-                }
-            }
-            Target::Family { sid, sub } => {
-                self.upsert(self.key(sub, &format!("f:{sid}")), "!", until, false)
-                    .await?;
-                if for_access {
-                    self.append("f", sid, 0, revocation).await?;
-                }
-            }
-        }
-        // This instance sees its own revocation at once; the others within
-        // the staleness bound.
         if for_access {
             let local = Revocation {
                 until: revocation.access_until,
                 ..*revocation
             };
             self.replica.revoke_now(&local)?;
+        }
+        match revocation.target {
+            Target::Token { jti, sub, kind } => {
+                if for_access {
+                    self.append("t", jti, 0, revocation).await?;
+                }
+                if kind == TokenKind::Refresh {
+                    self.upsert(self.key(sub, &format!("t:{jti}")), "1", until, false)
+                        .await?;
+                }
+            }
+            Target::Subject { sub, issued_before } => {
+                let before = unix_ms(issued_before);
+                if for_access {
+                    self.append("s", sub, before, revocation).await?;
+                }
+                self.upsert(self.key(sub, "s"), &before.to_string(), until, true)
+                    .await?;
+            }
+            Target::Family { sid, sub } => {
+                if for_access {
+                    self.append("f", sid, 0, revocation).await?;
+                }
+                self.upsert(self.key(sub, &format!("f:{sid}")), "!", until, false)
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -699,10 +749,13 @@ impl Shared {
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
         let rotated: i64 = scripts()[2]
+            .key(self.key(rotation.sub, &format!("t:{}", rotation.presented)))
+            .key(self.key(rotation.sub, "s"))
             .key(self.key(rotation.sub, &format!("f:{}", rotation.sid)))
             .arg(rotation.presented)
             .arg(rotation.next)
-            .arg(unix_ms(rotation.until))
+            .arg(unix_ms(rotation.until + KEY_MARGIN))
+            .arg(unix_ms(rotation.issued_at))
             .invoke_async(&mut conn)
             .await
             .map_err(failed("cannot rotate a refresh token"))?;
