@@ -545,7 +545,7 @@ async fn a_resp3_connection_follows_the_stream_too() {
     let redis = RedisServer::start();
     let resp3 = format!("{}?protocol=resp3", redis.url());
     let one = instance(&store(&[redis.url()], Duration::from_secs(1)).await);
-    let two = instance(&store(&[resp3.clone()], Duration::from_secs(1)).await);
+    let two = instance(&store(std::slice::from_ref(&resp3), Duration::from_secs(1)).await);
     // Two entries at once, then one.
     let tokens: Vec<IssuedToken> = (0..3)
         .map(|_| one.access_token("alice").sign().unwrap())
