@@ -65,12 +65,15 @@ pub enum Call {
     },
     /// `status(token)`, with the token's `jti`.
     Lookup(String),
-    /// `rotate`: the family, and the `jti` presented.
+    /// `rotate`: the family, the `jti` presented, and until when the
+    /// family's record is kept.
     Rotate {
         /// The family's `sid`.
         sid: String,
         /// The refresh token presented.
         presented: String,
+        /// Until when the family's record is kept.
+        until: SystemTime,
     },
 }
 
@@ -145,6 +148,7 @@ impl RevocationStore for RecordingStore {
         self.record(Call::Rotate {
             sid: rotation.sid.to_owned(),
             presented: rotation.presented.to_owned(),
+            until: rotation.until,
         });
         self.store.rotate(rotation)
     }

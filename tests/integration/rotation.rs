@@ -353,3 +353,46 @@ fn family_takes_a_refresh_token_of_the_same_subject() {
         "`family` takes a refresh token of the same subject, for an access token"
     );
 }
+
+#[tokio::test]
+async fn a_family_record_lives_as_long_as_its_refresh_token() {
+    let store = RecordingStore::default();
+    let m = builder()
+        .leeway(Duration::from_secs(5))
+        .refresh_rotation(true)
+        .revocation_store(store.clone())
+        .build()
+        .unwrap();
+    let (_, refresh) = login(&m, "alice");
+    let (_, next) = m.rotate(&verified(&m, &refresh).await).await.unwrap();
+    let rotation = store
+        .calls()
+        .into_iter()
+        .find(|call| matches!(call, Call::Rotate { .. }))
+        .unwrap();
+    assert_eq!(
+        rotation,
+        Call::Rotate {
+            sid: refresh.jti().to_owned(),
+            presented: refresh.jti().to_owned(),
+            until: next.expires_at() + Duration::from_secs(5 + 1),
+        }
+    );
+}
+
+#[test]
+fn issued_tokens_and_their_builders_print_no_token() {
+    let m = manager();
+    let refresh = m.refresh_token("alice").sign().unwrap();
+    let shown = format!("{refresh:?}");
+    assert!(
+        shown.contains(refresh.jti()) && shown.contains("[redacted]"),
+        "{shown}"
+    );
+    assert!(!shown.contains(refresh.as_str()), "{shown}");
+    let builder = format!("{:?}", m.access_token("alice").family(&refresh));
+    assert!(
+        builder.contains("Access") && builder.contains("alice"),
+        "{builder}"
+    );
+}

@@ -381,9 +381,16 @@ mod tests {
             block(revoke_token(&store, &format!("jti-{i}"), t0, t0)).unwrap();
         }
         block(revoke_subject(&store, "alice", t0, t0, t0)).unwrap();
+        let family = Target::Family {
+            sid: "s1",
+            sub: "bob",
+        };
+        store
+            .revoke_now(&Revocation::new(family, t0, t0, t0))
+            .unwrap();
         assert!(!store.is_empty());
-        assert_eq!(store.len(), 641);
-        assert_eq!(format!("{store:?}"), "MemoryStore { entries: 641 }");
+        assert_eq!(store.len(), 642);
+        assert_eq!(format!("{store:?}"), "MemoryStore { entries: 642 }");
         // A lock per shard: ten entries a shard on average, none left empty
         // but by the rarest chance.
         let used = store
@@ -448,6 +455,38 @@ mod tests {
         // Each write purged up to two expired entries of its shard: every
         // expired one is gone, the extended one and the live ones are kept.
         assert_eq!(store.len(), 1 + 1000 + 1000 + 1000);
+    }
+
+    #[test]
+    fn an_entry_is_kept_until_the_purge_margin_has_passed_whole() {
+        let store = MemoryStore::new();
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        block(revoke_token(&store, "edge", t0, t0)).unwrap();
+        // Exactly the margin past its expiry: still kept, however many
+        // writes come (enough that every shard gets some).
+        let now = t0 + PURGE_MARGIN;
+        for i in 0..2000 {
+            block(revoke_token(
+                &store,
+                &format!("w{i}"),
+                now + PURGE_MARGIN,
+                now,
+            ))
+            .unwrap();
+        }
+        assert_eq!(store.len(), 2001);
+        // A millisecond more: purged.
+        let now = now + Duration::from_millis(1);
+        for i in 0..2000 {
+            block(revoke_token(
+                &store,
+                &format!("x{i}"),
+                now + PURGE_MARGIN,
+                now,
+            ))
+            .unwrap();
+        }
+        assert_eq!(store.len(), 4000);
     }
 
     #[test]
