@@ -71,6 +71,19 @@ pub fn strict_app(manager: &TokenManager) -> Router {
         .layer(manager.layer())
 }
 
+#[require_token(refresh)]
+async fn refresh(token: Token) -> Ran<String> {
+    Ran(token.sub().to_owned())
+}
+
+/// `/me` for access tokens and `/refresh` for refresh tokens.
+pub fn refresh_app(manager: &TokenManager) -> Router {
+    Router::new()
+        .route("/me", get(me))
+        .route("/refresh", get(refresh))
+        .layer(manager.layer())
+}
+
 /// The realm of the test manager's challenges: its issuer.
 pub const REALM: &str = "test";
 

@@ -3,21 +3,13 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
-use jwt_guard::{AuthError, InvalidToken, Token, TokenKind, TokenManager, require_token};
+use jwt_guard::{AuthError, InvalidToken, TokenKind, TokenManager};
 
 use crate::common::*;
 
-#[require_token(refresh)]
-async fn refresh(token: Token) -> Ran<String> {
-    Ran(token.sub().to_owned())
-}
-
+/// `/me` for access tokens, `/refresh` for refresh tokens.
 fn app(manager: &TokenManager) -> Router {
-    Router::new()
-        .route("/me", get(me))
-        .route("/refresh", get(refresh))
-        .layer(manager.layer())
+    refresh_app(manager)
 }
 
 #[tokio::test]

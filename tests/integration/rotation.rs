@@ -5,24 +5,14 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Router;
-use axum::routing::get;
-use jwt_guard::{
-    AuthError, InvalidToken, IssueError, IssuedToken, Token, TokenKind, TokenManager, require_token,
-};
+use jwt_guard::{AuthError, InvalidToken, IssueError, IssuedToken, Token, TokenKind, TokenManager};
 use serde_json::json;
 
 use crate::common::*;
 
-#[require_token(refresh)]
-async fn refresh(token: Token) -> Ran<String> {
-    Ran(token.sub().to_owned())
-}
-
+/// `/me` for access tokens, `/refresh` for refresh tokens.
 fn app(manager: &TokenManager) -> Router {
-    Router::new()
-        .route("/me", get(me))
-        .route("/refresh", get(refresh))
-        .layer(manager.layer())
+    refresh_app(manager)
 }
 
 fn rotating() -> TokenManager {
