@@ -92,7 +92,8 @@ struct Inner {
 
 static GLOBAL: OnceLock<TokenManager> = OnceLock::new();
 
-fn unix_ms(time: SystemTime) -> u64 {
+/// Milliseconds since the epoch (0 before it, saturating far after).
+pub(crate) fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -219,24 +219,27 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Whether the token `jti` of `sub`, issued at `issued_at`, is revoked
+    /// by its `jti` or by its subject's cut-off.
+    fn revoked(&self, jti: &str, sub: &str, issued_at: SystemTime) -> Result<bool, StoreError> {
+        let by_jti = self
+            .shard(&self.tokens, jti)
+            .read()
+            .map_err(poisoned)?
+            .entries
+            .contains_key(jti);
+        Ok(by_jti
+            || self
+                .shard(&self.subjects, sub)
+                .read()
+                .map_err(poisoned)?
+                .entries
+                .get(sub)
+                .is_some_and(|(before, _)| issued_at <= *before))
+    }
+
     fn status_now(&self, token: &Token) -> Result<TokenStatus, StoreError> {
-        if self
-            .shard(&self.tokens, token.jti())
-            .read()
-            .map_err(poisoned)?
-            .entries
-            .contains_key(token.jti())
-        {
-            return Ok(TokenStatus::Revoked);
-        }
-        if self
-            .shard(&self.subjects, token.sub())
-            .read()
-            .map_err(poisoned)?
-            .entries
-            .get(token.sub())
-            .is_some_and(|(before, _)| token.issued_at_precise() <= *before)
-        {
+        if self.revoked(token.jti(), token.sub(), token.issued_at_precise())? {
             return Ok(TokenStatus::Revoked);
         }
         let Some(sid) = token.family() else {
@@ -259,20 +262,7 @@ impl MemoryStore {
         // between these reads and the family's lock is no revocation of a
         // token the family has not issued yet: the subject's cut-off is
         // before the next token's issue time, and the jti is the old one.)
-        if self
-            .shard(&self.tokens, rotation.presented)
-            .read()
-            .map_err(poisoned)?
-            .entries
-            .contains_key(rotation.presented)
-            || self
-                .shard(&self.subjects, rotation.sub)
-                .read()
-                .map_err(poisoned)?
-                .entries
-                .get(rotation.sub)
-                .is_some_and(|(before, _)| rotation.issued_at <= *before)
-        {
+        if self.revoked(rotation.presented, rotation.sub, rotation.issued_at)? {
             return Ok(false);
         }
         let mut table = self

@@ -33,6 +33,7 @@ use redis::{AsyncConnectionConfig, Client, Cmd, RedisFuture, RedisResult, Script
 use super::{MemoryStore, Revocation, RevocationStore, Rotation, StoreFuture, Target, TokenStatus};
 use crate::error::{ConfigError, StoreError};
 use crate::kind::TokenKind;
+use crate::manager::unix_ms;
 use crate::token::Token;
 
 /// The default bound on how stale the replica may be before guarded
@@ -203,32 +204,48 @@ end
 return 1
 ";
 
+/// The start of the scripts on a refresh token's keys (`KEYS[1]` its
+/// revoked jti, `KEYS[2]` its subject's cut-off, `KEYS[3]` its family;
+/// `ARGV[1]` its jti, `ARGV[2]` its issue time): answers `$answer` when the
+/// token is revoked by its jti or its subject.
+macro_rules! unless_revoked {
+    ($answer:literal) => {
+        concat!(
+            "if redis.call('EXISTS', KEYS[1]) == 1 then return ",
+            $answer,
+            " end\n",
+            "local cutoff = redis.call('GET', KEYS[2])\n",
+            "if cutoff and tonumber(ARGV[2]) <= tonumber(cutoff) then return ",
+            $answer,
+            " end\n",
+            "local family = redis.call('GET', KEYS[3])\n",
+        )
+    };
+}
+
 /// A refresh token's status: 0 valid, 1 revoked, 2 reused.
-const STATUS: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-local cutoff = redis.call('GET', KEYS[2])
-if cutoff and tonumber(ARGV[2]) <= tonumber(cutoff) then return 1 end
-local family = redis.call('GET', KEYS[3])
+const STATUS: &str = concat!(
+    unless_revoked!("1"),
+    r"
 if family == '!' then return 1 end
 if family and family ~= '=' .. ARGV[1] then return 2 end
 return 0
-";
+"
+);
 
-/// Consumes the family's current refresh token (`KEYS[3]`): 1 when it was
-/// `ARGV[1]` (or the family has no record yet) and that token is revoked
-/// neither by its jti (`KEYS[1]`) nor by its subject's cut-off (`KEYS[2]`,
-/// against its issue time `ARGV[4]`); 0 otherwise.
-const ROTATE: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local cutoff = redis.call('GET', KEYS[2])
-if cutoff and tonumber(ARGV[4]) <= tonumber(cutoff) then return 0 end
-local family = redis.call('GET', KEYS[3])
+/// Consumes the family's current refresh token: 1 when it was `ARGV[1]`
+/// (or the family has no record yet) and that token is not revoked, and
+/// `ARGV[3]` becomes the current one until `ARGV[4]`; 0 otherwise.
+const ROTATE: &str = concat!(
+    unless_revoked!("0"),
+    r"
 if family == false or family == '=' .. ARGV[1] then
-  redis.call('SET', KEYS[3], '=' .. ARGV[2], 'PXAT', ARGV[3])
+  redis.call('SET', KEYS[3], '=' .. ARGV[3], 'PXAT', ARGV[4])
   return 1
 end
 return 0
-";
+"
+);
 
 /// Appends a revocation to the stream and trims what no access token
 /// needs any more: entries older than the longest horizon ever appended
@@ -248,21 +265,22 @@ return redis.call('XADD', KEYS[1], 'MINID', oldest, '*',
   'k', ARGV[2], 'v', ARGV[3], 'b', ARGV[4], 'u', ARGV[5])
 ";
 
-fn scripts() -> &'static [Script; 4] {
-    static SCRIPTS: OnceLock<[Script; 4]> = OnceLock::new();
-    SCRIPTS.get_or_init(|| {
-        [
-            Script::new(UPSERT),
-            Script::new(STATUS),
-            Script::new(ROTATE),
-            Script::new(APPEND),
-        ]
-    })
+/// The scripts, each loaded into Redis once (`EVALSHA`).
+struct Scripts {
+    upsert: Script,
+    status: Script,
+    rotate: Script,
+    append: Script,
 }
 
-fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+fn scripts() -> &'static Scripts {
+    static SCRIPTS: OnceLock<Scripts> = OnceLock::new();
+    SCRIPTS.get_or_init(|| Scripts {
+        upsert: Script::new(UPSERT),
+        status: Script::new(STATUS),
+        rotate: Script::new(ROTATE),
+        append: Script::new(APPEND),
+    })
 }
 
 fn failed(what: &'static str) -> impl Fn(redis::RedisError) -> StoreError {
@@ -430,6 +448,16 @@ impl Shared {
 
     fn key(&self, sub: &str, rest: &str) -> String {
         format!("{}:{{{}}}:{rest}", self.prefix, tag(sub))
+    }
+
+    /// The keys a refresh token is checked against, in one slot: its
+    /// revoked `jti`, its subject's cut-off, its family.
+    fn refresh_keys(&self, sub: &str, jti: &str, sid: &str) -> [String; 3] {
+        [
+            self.key(sub, &format!("t:{jti}")),
+            self.key(sub, "s"),
+            self.key(sub, &format!("f:{sid}")),
+        ]
     }
 
     /// Connects (once: the command connection is kept, and reconnects by
@@ -649,7 +677,8 @@ impl Shared {
             .unwrap_or_default()
             + STREAM_MARGIN;
         let mut conn = self.conn()?;
-        let _: Value = scripts()[3]
+        let _: Value = scripts()
+            .append
             .key(&self.stream)
             .key(&self.window)
             .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
@@ -671,7 +700,8 @@ impl Shared {
         max: bool,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        let _: Value = scripts()[0]
+        let _: Value = scripts()
+            .upsert
             .key(key)
             .arg(value)
             .arg(unix_ms(until + KEY_MARGIN))
@@ -730,10 +760,9 @@ impl Shared {
         let sub = token.sub();
         let family = token.family().unwrap_or(token.jti());
         let mut conn = self.conn()?;
-        let status: i64 = scripts()[1]
-            .key(self.key(sub, &format!("t:{}", token.jti())))
-            .key(self.key(sub, "s"))
-            .key(self.key(sub, &format!("f:{family}")))
+        let status: i64 = scripts()
+            .status
+            .key(&self.refresh_keys(sub, token.jti(), family))
             .arg(token.jti())
             .arg(unix_ms(token.issued_at_precise()))
             .invoke_async(&mut conn)
@@ -748,14 +777,13 @@ impl Shared {
 
     async fn rotate(&self, rotation: &Rotation<'_>) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
-        let rotated: i64 = scripts()[2]
-            .key(self.key(rotation.sub, &format!("t:{}", rotation.presented)))
-            .key(self.key(rotation.sub, "s"))
-            .key(self.key(rotation.sub, &format!("f:{}", rotation.sid)))
+        let rotated: i64 = scripts()
+            .rotate
+            .key(&self.refresh_keys(rotation.sub, rotation.presented, rotation.sid))
             .arg(rotation.presented)
+            .arg(unix_ms(rotation.issued_at))
             .arg(rotation.next)
             .arg(unix_ms(rotation.until + KEY_MARGIN))
-            .arg(unix_ms(rotation.issued_at))
             .invoke_async(&mut conn)
             .await
             .map_err(failed("cannot rotate a refresh token"))?;
