@@ -410,6 +410,9 @@ pub enum IssueError {
     /// refresh token of the same subject, or on a refresh token's builder.
     #[error("`family` takes a refresh token of the same subject, for an access token")]
     NotFamily,
+    /// The manager only verifies: it was built without a signing key.
+    #[error("this manager has no signing key: it only verifies")]
+    NoSigningKey,
     /// The signature could not be computed; the crypto backend's error is
     /// the [`source`](StdError::source).
     #[error("signing failed")]

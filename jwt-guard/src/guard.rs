@@ -169,7 +169,7 @@ async fn run(
         };
     };
     // 3–5: size, header, algorithm, signature; time and registered claims; kind.
-    let token = manager.decode(found.token, spec.kind)?;
+    let token = manager.decode(found.token, spec.kind).await?;
     if let Some(csrf) = found.csrf {
         // The CSRF value must also be this very token's.
         if !constant_time_eq(csrf, token.jti()) {

@@ -1,17 +1,24 @@
-//! Step 3 of the order of checks: algorithms and keys (the signing key, the
-//! verifier prepared from it once at build time) and the strict reading of a
-//! compact JWS: size bounds, header, algorithm, signature.
+//! Step 3 of the order of checks: algorithms and keys (the signing key, and
+//! the set of keys that verify, chosen by `kid`, each prepared once at build
+//! time) and the strict reading of a compact JWS: size bounds, header,
+//! algorithm, signature. [`jwk`] publishes the public keys and reads other
+//! issuers'; [`cache`] remembers signatures already verified.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, InvalidToken, IssueError};
+
+pub(crate) mod cache;
+pub(crate) mod jwk;
 
 #[cfg(feature = "aws-lc-rs")]
 #[path = "keys/aws_lc.rs"]
@@ -43,26 +50,22 @@ pub(crate) const MAX_SIGNATURE_BYTES: usize = 1024;
 #[derive(Clone)]
 pub(crate) enum Material {
     Secret(Vec<u8>),
-    Pem { private: Vec<u8>, public: Vec<u8> },
+    Pem {
+        private: Vec<u8>,
+        public: Vec<u8>,
+    },
+    /// A public key alone (PEM): a key that only verifies.
+    Public(Vec<u8>),
 }
 
-/// One configured key: the builder setting that named it, its algorithm and
-/// its material.
+/// One configured key: the builder setting that named it, its `kid`, its
+/// algorithm and its material.
 #[derive(Clone)]
 pub(crate) struct KeySpec {
     pub(crate) setting: &'static str,
+    pub(crate) kid: Option<String>,
     pub(crate) alg: Algorithm,
     pub(crate) material: Material,
-}
-
-/// The prepared key: everything a request needs is computed here once.
-pub(crate) struct Keys {
-    alg_name: &'static str,
-    kid: Option<String>,
-    signer: backend::Signer,
-    verifier: backend::Verifier,
-    /// The base64url header of every token this key signs.
-    header_b64: String,
 }
 
 pub(crate) const fn alg_name(alg: Algorithm) -> &'static str {
@@ -83,187 +86,360 @@ pub(crate) const fn alg_name(alg: Algorithm) -> &'static str {
     }
 }
 
-impl Keys {
-    pub(crate) fn build(
-        spec: &KeySpec,
+/// Whether `alg` is an HMAC algorithm (a shared secret).
+pub(crate) const fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+/// A key that verifies: its `kid`, its one algorithm, the verifier
+/// prepared once, and its public JWK (none for an HMAC secret).
+pub(crate) struct VerifyingKey {
+    kid: Option<String>,
+    alg: Algorithm,
+    verifier: backend::Verifier,
+    jwk: Option<Map<String, Value>>,
+    /// Set by [`TokenManager::retire_key`](crate::TokenManager::retire_key).
+    retired: AtomicBool,
+}
+
+impl VerifyingKey {
+    /// Prepares a public key (or HMAC secret) for `alg`; the error says
+    /// what is wrong with it.
+    pub(crate) fn new(
         kid: Option<String>,
+        alg: Algorithm,
+        decoding: &DecodingKey,
+    ) -> Result<Self, String> {
+        check_rsa_size(alg, decoding)?;
+        let verifier = backend::Verifier::new(alg, decoding).map_err(|reason| {
+            format!(
+                "the public key does not fit {}, which takes {} ({reason})",
+                alg_name(alg),
+                key_kind(alg)
+            )
+        })?;
+        let jwk = (!is_hmac(alg))
+            .then(|| jwk::public_jwk(alg, kid.as_deref(), decoding))
+            .flatten();
+        Ok(Self {
+            kid,
+            alg,
+            verifier,
+            jwk,
+            retired: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Whether a signature this key verified may be remembered: checking it
+    /// again costs far more than a lookup (every algorithm but HMAC).
+    pub(crate) const fn is_asymmetric(&self) -> bool {
+        !is_hmac(self.alg)
+    }
+
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn jwk(&self) -> Option<&Map<String, Value>> {
+        self.jwk.as_ref()
+    }
+}
+
+/// An RSA key of 2048 to 8192 bits; any other key passes.
+fn check_rsa_size(alg: Algorithm, decoding: &DecodingKey) -> Result<(), String> {
+    if family_name(alg) != "RSA" {
+        return Ok(());
+    }
+    let bits = decoding
+        .try_get_as_bytes()
+        .ok()
+        .and_then(jwk::rsa_components)
+        .map_or(0, |(n, _)| jwk::bits(n));
+    if bits < 2048 {
+        return Err(format!(
+            "RSA keys must be at least 2048 bits; this one has {bits}"
+        ));
+    }
+    // The size pre-check admits signatures of up to 8192 bits.
+    if bits > 8192 {
+        return Err(format!(
+            "RSA keys must be at most 8192 bits; this one has {bits}"
+        ));
+    }
+    Ok(())
+}
+
+/// The key that signs, with the header of every token it signs.
+struct SigningKey {
+    signer: backend::Signer,
+    /// The base64url header of every token this key signs.
+    header_b64: String,
+}
+
+/// The keys of a manager: at most one that signs, and every key that
+/// verifies (the signing key's public half first), chosen by `kid`.
+pub(crate) struct Keys {
+    signing: Option<SigningKey>,
+    verifying: Vec<VerifyingKey>,
+}
+
+impl Keys {
+    /// Prepares the signing key (if any) and the keys that only verify.
+    pub(crate) fn build(
+        signing: Option<&KeySpec>,
+        verifying: &[KeySpec],
         allow_weak_secret: bool,
     ) -> Result<Self, ConfigError> {
-        let setting = spec.setting;
-        let bad = |reason: String| ConfigError::new(setting, reason);
-        let (encoding, decoding) = match (&spec.material, spec.alg) {
-            (Material::Secret(secret), Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) => {
-                let min = min_secret_bytes(spec.alg);
-                if secret.len() < min && !allow_weak_secret {
-                    return Err(bad(format!(
-                        "HMAC secret is {} bytes; {} needs at least {min} bytes, the size of \
-                         its hash (generate one with `jwt_guard::generate_secret()`)",
-                        secret.len(),
-                        alg_name(spec.alg),
-                    )));
-                }
-                if secret.is_empty() {
-                    return Err(bad("HMAC secret is empty".into()));
-                }
-                (
-                    EncodingKey::from_secret(secret),
-                    DecodingKey::from_secret(secret),
-                )
-            }
-            (Material::Pem { private, public }, alg) => {
-                let pem_err = |which: &str, e: jsonwebtoken::errors::Error| {
-                    bad(format!(
-                        "the {which} key is not a PEM {} key: {e}",
-                        family_name(alg)
-                    ))
-                };
-                match alg {
-                    Algorithm::RS256
-                    | Algorithm::RS384
-                    | Algorithm::RS512
-                    | Algorithm::PS256
-                    | Algorithm::PS384
-                    | Algorithm::PS512 => (
-                        EncodingKey::from_rsa_pem(private).map_err(|e| pem_err("private", e))?,
-                        DecodingKey::from_rsa_pem(public).map_err(|e| pem_err("public", e))?,
-                    ),
-                    Algorithm::ES256 | Algorithm::ES384 => (
-                        EncodingKey::from_ec_pem(private).map_err(|e| pem_err("private", e))?,
-                        DecodingKey::from_ec_pem(public).map_err(|e| pem_err("public", e))?,
-                    ),
-                    Algorithm::EdDSA => (
-                        EncodingKey::from_ed_pem(private).map_err(|e| pem_err("private", e))?,
-                        DecodingKey::from_ed_pem(public).map_err(|e| pem_err("public", e))?,
-                    ),
-                    Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
-                        return Err(bad("HMAC takes a secret, not a PEM key".into()));
-                    }
-                    _ => return Err(bad("unsupported algorithm".into())),
-                }
-            }
-            (Material::Secret(_), alg) => {
-                return Err(bad(format!("{} takes a PEM key pair", alg_name(alg))));
-            }
+        let mut keys = Self {
+            signing: None,
+            verifying: Vec::with_capacity(verifying.len() + 1),
         };
-        if family_name(spec.alg) == "RSA" {
-            let bits = decoding
-                .try_get_as_bytes()
-                .ok()
-                .and_then(rsa_modulus_bits)
-                .unwrap_or(0);
-            if bits < 2048 {
-                return Err(bad(format!(
-                    "RSA keys must be at least 2048 bits; this one has {bits}"
-                )));
-            }
-            // The size pre-check admits signatures of up to 8192 bits.
-            if bits > 8192 {
-                return Err(bad(format!(
-                    "RSA keys must be at most 8192 bits; this one has {bits}"
-                )));
-            }
+        if let Some(spec) = signing {
+            let (signing, key) = signing_key(spec, allow_weak_secret)?;
+            keys.signing = Some(signing);
+            keys.verifying.push(key);
         }
-        // The backend's reason is kept for the curious; what to do is ours,
-        // and the same whichever backend is built.
-        let unfit = |which: &str, reason: String| {
-            bad(format!(
-                "the {which} key does not fit {}, which takes {} ({reason})",
-                alg_name(spec.alg),
-                key_kind(spec.alg)
-            ))
-        };
-        let signer =
-            backend::Signer::new(spec.alg, &encoding).map_err(|reason| unfit("private", reason))?;
-        let verifier = backend::Verifier::new(spec.alg, &decoding)
-            .map_err(|reason| unfit("public", reason))?;
-
-        let header = match &kid {
-            Some(kid) => serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT", "kid": kid }),
-            None => serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT" }),
-        };
-        let keys = Self {
-            alg_name: alg_name(spec.alg),
-            kid,
-            signer,
-            verifier,
-            header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
-        };
-        // Prove now, not at the first request, that the private key signs
-        // what the public key verifies (this catches a key of the wrong
-        // curve, size or family, and a private/public pair that do not match).
-        let probe = b"jwt-guard key check";
-        let signature = keys
-            .sign(probe)
-            .map_err(|e| bad(format!("the private key cannot sign: {e}")))?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|e| bad(format!("the private key cannot sign: {e}")))?;
-        if !keys.verifier.verify(probe, &signature) {
-            return Err(bad(
-                "the public key does not verify what the private key signs (not a pair)".into(),
+        for spec in verifying {
+            let bad = |reason: String| ConfigError::new(spec.setting, reason);
+            let decoding = decoding_key(spec, allow_weak_secret)?;
+            let key = VerifyingKey::new(spec.kid.clone(), spec.alg, &decoding).map_err(bad)?;
+            keys.verifying.push(key);
+        }
+        // In a set, each key is found by its `kid`, so each has its own.
+        // (Keys that only verify are always given one.)
+        if keys.verifying.len() > 1
+            && let (Some(spec), Some(None)) = (signing, keys.verifying.first().map(|k| k.kid()))
+        {
+            let setting = if spec.setting.starts_with("JWT_GUARD_") {
+                "JWT_GUARD_KEY_ID"
+            } else {
+                "key_id"
+            };
+            return Err(ConfigError::new(
+                setting,
+                "the signing key needs a `kid` when other keys verify:                  every key of a set is found by its `kid`",
             ));
+        }
+        for (i, (key, spec)) in keys
+            .verifying
+            .iter()
+            .zip(signing.into_iter().chain(verifying))
+            .enumerate()
+        {
+            if let Some(kid) = key.kid()
+                && keys.verifying.iter().take(i).any(|k| k.kid() == Some(kid))
+            {
+                return Err(ConfigError::new(
+                    spec.setting,
+                    format!("the kid `{kid}` is given to two keys; give each key its own"),
+                ));
+            }
         }
         Ok(keys)
     }
 
-    pub(crate) fn header_b64(&self) -> &str {
-        &self.header_b64
+    /// The base64url header of every token this manager signs.
+    pub(crate) fn header_b64(&self) -> Result<&str, IssueError> {
+        self.signing
+            .as_ref()
+            .map(|s| s.header_b64.as_str())
+            .ok_or(IssueError::NoSigningKey)
     }
 
     /// Signs `message` and returns the base64url signature.
     pub(crate) fn sign(&self, message: &[u8]) -> Result<String, IssueError> {
-        let signature = self.signer.sign(message).map_err(IssueError::Sign)?;
+        let signing = self.signing.as_ref().ok_or(IssueError::NoSigningKey)?;
+        let signature = signing.signer.sign(message).map_err(IssueError::Sign)?;
         Ok(URL_SAFE_NO_PAD.encode(signature))
     }
 
-    /// Checks a compact JWS and returns its payload part, still base64url.
-    ///
-    /// The header is read strictly: its `alg` must be this key's (the
-    /// token's `alg` is never trusted to choose anything), a `kid` must name
-    /// this key, and `crit`, `b64`, `zip` and `cty` are refused. Key-carrying
-    /// headers (`jwk`, `jku`, `x5u`, `x5c`) are ignored. The signature is
-    /// checked before the payload is decoded.
-    pub(crate) fn verify<'t>(&self, token: &'t str) -> Result<&'t str, InvalidToken> {
-        let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(InvalidToken::Malformed);
-        };
-        if header.is_empty() || payload.is_empty() || signature.is_empty() {
-            return Err(InvalidToken::Malformed);
-        }
-
-        let mut header_buf = [0u8; MAX_HEADER_BYTES + 2];
-        self.check_header(decode_bounded(header, MAX_HEADER_BYTES, &mut header_buf)?)?;
-
-        let mut sig_buf = [0u8; MAX_SIGNATURE_BYTES + 2];
-        let sig = decode_bounded(signature, MAX_SIGNATURE_BYTES, &mut sig_buf)?;
-        let signed = token
-            .get(..header.len() + 1 + payload.len())
-            .ok_or(InvalidToken::Malformed)?;
-        if !self.verifier.verify(signed.as_bytes(), sig) {
-            return Err(InvalidToken::Signature);
-        }
-        Ok(payload)
+    pub(crate) fn verifying(&self) -> &[VerifyingKey] {
+        &self.verifying
     }
 
-    fn check_header(&self, json: &[u8]) -> Result<(), InvalidToken> {
-        // A JOSE header is a JSON object; serde would also read a map from
-        // other shapes, so anything else is refused first.
-        if json.first() != Some(&b'{') {
-            return Err(InvalidToken::Header);
+    /// Retires the verify-only key `kid`: tokens it signed are refused from
+    /// now on. `false` when no such key verifies (or it is the signing key).
+    pub(crate) fn retire(&self, kid: &str) -> bool {
+        let signing = usize::from(self.signing.is_some());
+        self.verifying
+            .iter()
+            .skip(signing)
+            .find(|key| key.kid() == Some(kid))
+            .is_some_and(|key| !key.retired.swap(true, Ordering::AcqRel))
+    }
+}
+
+/// Prepares the signing key and its public half, and proves they are a
+/// pair.
+fn signing_key(
+    spec: &KeySpec,
+    allow_weak_secret: bool,
+) -> Result<(SigningKey, VerifyingKey), ConfigError> {
+    let bad = |reason: String| ConfigError::new(spec.setting, reason);
+    let encoding = match (&spec.material, spec.alg) {
+        (Material::Secret(secret), alg) if is_hmac(alg) => EncodingKey::from_secret(secret),
+        (Material::Pem { private, .. }, alg) => {
+            let pem_err = |e: jsonwebtoken::errors::Error| {
+                bad(format!(
+                    "the private key is not a PEM {} key: {e}",
+                    family_name(alg)
+                ))
+            };
+            match family_name(alg) {
+                "RSA" => EncodingKey::from_rsa_pem(private).map_err(pem_err)?,
+                "EC" => EncodingKey::from_ec_pem(private).map_err(pem_err)?,
+                "Ed25519" => EncodingKey::from_ed_pem(private).map_err(pem_err)?,
+                "HMAC" => return Err(bad("HMAC takes a secret, not a PEM key".into())),
+                _ => return Err(bad("unsupported algorithm".into())),
+            }
         }
-        let header: Header<'_> = serde_json::from_slice(json).map_err(|_| InvalidToken::Header)?;
-        if header.alg != self.alg_name {
-            return Err(InvalidToken::Algorithm);
+        (Material::Secret(_), alg) => {
+            return Err(bad(format!("{} takes a PEM key pair", alg_name(alg))));
         }
-        match (header.kid.as_deref(), self.kid.as_deref()) {
-            (Some(given), Some(ours)) if given != ours => Err(InvalidToken::UnknownKey),
-            (Some(_), None) => Err(InvalidToken::UnknownKey),
-            _ => Ok(()),
+        (Material::Public(_), _) => return Err(bad("a public key alone cannot sign".into())),
+    };
+    let decoding = decoding_key(spec, allow_weak_secret)?;
+    check_rsa_size(spec.alg, &decoding).map_err(bad)?;
+    let signer = backend::Signer::new(spec.alg, &encoding).map_err(|reason| {
+        bad(format!(
+            "the private key does not fit {}, which takes {} ({reason})",
+            alg_name(spec.alg),
+            key_kind(spec.alg)
+        ))
+    })?;
+    let key = VerifyingKey::new(spec.kid.clone(), spec.alg, &decoding).map_err(bad)?;
+    let header = match &spec.kid {
+        Some(kid) => serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT", "kid": kid }),
+        None => serde_json::json!({ "alg": alg_name(spec.alg), "typ": "JWT" }),
+    };
+    let signing = SigningKey {
+        signer,
+        header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
+    };
+    // Prove now, not at the first request, that the private key signs
+    // what the public key verifies (this catches a key of the wrong
+    // curve, size or family, and a private/public pair that do not match).
+    let probe = b"jwt-guard key check";
+    let signature = signing
+        .signer
+        .sign(probe)
+        .map_err(|e| bad(format!("the private key cannot sign: {e}")))?;
+    if !key.verifier.verify(probe, &signature) {
+        return Err(bad(
+            "the public key does not verify what the private key signs (not a pair)".into(),
+        ));
+    }
+    Ok((signing, key))
+}
+
+/// The key that verifies, from a secret or a public PEM.
+fn decoding_key(spec: &KeySpec, allow_weak_secret: bool) -> Result<DecodingKey, ConfigError> {
+    let bad = |reason: String| ConfigError::new(spec.setting, reason);
+    match (&spec.material, spec.alg) {
+        (Material::Secret(secret), alg) if is_hmac(alg) => {
+            let min = min_secret_bytes(alg);
+            if secret.len() < min && !allow_weak_secret {
+                return Err(bad(format!(
+                    "HMAC secret is {} bytes; {} needs at least {min} bytes, the size of \
+                     its hash (generate one with `jwt_guard::generate_secret()`)",
+                    secret.len(),
+                    alg_name(alg),
+                )));
+            }
+            if secret.is_empty() {
+                return Err(bad("HMAC secret is empty".into()));
+            }
+            Ok(DecodingKey::from_secret(secret))
+        }
+        (Material::Secret(_), alg) => Err(bad(format!("{} takes a PEM key", alg_name(alg)))),
+        (Material::Pem { public, .. } | Material::Public(public), alg) => {
+            let pem_err = |e: jsonwebtoken::errors::Error| {
+                bad(format!(
+                    "the public key is not a PEM {} key: {e}",
+                    family_name(alg)
+                ))
+            };
+            match family_name(alg) {
+                "RSA" => DecodingKey::from_rsa_pem(public).map_err(pem_err),
+                "EC" => DecodingKey::from_ec_pem(public).map_err(pem_err),
+                "Ed25519" => DecodingKey::from_ed_pem(public).map_err(pem_err),
+                "HMAC" => Err(bad("HMAC takes a secret, not a PEM key".into())),
+                _ => Err(bad("unsupported algorithm".into())),
+            }
         }
     }
+}
+
+/// Checks a compact JWS against a set of keys and returns its payload
+/// part, still base64url, and the key that verified it.
+///
+/// The header is read strictly. Its `kid` chooses the key among `keys`
+/// alone; a token without one is read only by a set of one key. The
+/// token's `alg` must then be that key's: it never chooses anything, and
+/// no other key is tried. `crit`, `b64`, `zip`, `cty` and `enc` are
+/// refused; key-carrying headers (`jwk`, `jku`, `x5u`, `x5c`) are ignored.
+/// The signature is checked before the payload is decoded.
+pub(crate) fn verify<'t, 'k>(
+    keys: &'k [VerifyingKey],
+    token: &'t str,
+) -> Result<(&'t str, &'k VerifyingKey), InvalidToken> {
+    let (header, payload, signature) = split(token)?;
+    let mut header_buf = [0u8; MAX_HEADER_BYTES + 2];
+    let key = select(
+        keys,
+        decode_bounded(header, MAX_HEADER_BYTES, &mut header_buf)?,
+    )?;
+    let mut sig_buf = [0u8; MAX_SIGNATURE_BYTES + 2];
+    let sig = decode_bounded(signature, MAX_SIGNATURE_BYTES, &mut sig_buf)?;
+    let signed = token
+        .get(..header.len() + 1 + payload.len())
+        .ok_or(InvalidToken::Malformed)?;
+    if !key.verifier.verify(signed.as_bytes(), sig) {
+        return Err(InvalidToken::Signature);
+    }
+    Ok((payload, key))
+}
+
+/// The three non-empty parts of a compact JWS.
+pub(crate) fn split(token: &str) -> Result<(&str, &str, &str), InvalidToken> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(InvalidToken::Malformed);
+    };
+    if header.is_empty() || payload.is_empty() || signature.is_empty() {
+        return Err(InvalidToken::Malformed);
+    }
+    Ok((header, payload, signature))
+}
+
+/// The key a header names, whose algorithm must be the header's.
+fn select<'k>(keys: &'k [VerifyingKey], json: &[u8]) -> Result<&'k VerifyingKey, InvalidToken> {
+    // A JOSE header is a JSON object; serde would also read a map from
+    // other shapes, so anything else is refused first.
+    if json.first() != Some(&b'{') {
+        return Err(InvalidToken::Header);
+    }
+    let header: Header<'_> = serde_json::from_slice(json).map_err(|_| InvalidToken::Header)?;
+    let key = match header.kid.as_deref() {
+        Some(kid) => keys.iter().find(|key| key.kid() == Some(kid)),
+        None => match keys {
+            [only] => Some(only),
+            _ => None,
+        },
+    };
+    let key = key
+        .filter(|key| !key.is_retired())
+        .ok_or(InvalidToken::UnknownKey)?;
+    if header.alg != alg_name(key.alg) {
+        return Err(InvalidToken::Algorithm);
+    }
+    Ok(key)
 }
 
 /// The members of a JOSE header the verifier reads, read as RFC 8259 JSON:
@@ -429,35 +605,6 @@ pub(crate) fn decode_bounded<'b>(
     buf.get(..len).ok_or(InvalidToken::Malformed)
 }
 
-/// The modulus size of a PKCS#1 `RSAPublicKey` (`SEQUENCE { n INTEGER, e
-/// INTEGER }`), read from its DER.
-fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
-    /// Reads one DER header: the tag, then the content length.
-    fn header(input: &[u8], tag: u8) -> Option<(usize, &[u8])> {
-        let (&first, rest) = input.split_first()?;
-        if first != tag {
-            return None;
-        }
-        let (&len, rest) = rest.split_first()?;
-        if len < 0x80 {
-            return Some((usize::from(len), rest));
-        }
-        let count = usize::from(len & 0x7f);
-        if count == 0 || count > 4 || rest.len() < count {
-            return None;
-        }
-        let (bytes, rest) = rest.split_at(count);
-        let len = bytes.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
-        Some((len, rest))
-    }
-    let (_, body) = header(der, 0x30)?;
-    let (len, body) = header(body, 0x02)?;
-    let modulus = body.get(..len)?;
-    let significant = modulus.get(modulus.iter().position(|&b| b != 0)?..)?;
-    let (&top, _) = significant.split_first()?;
-    Some(significant.len() * 8 - top.leading_zeros() as usize)
-}
-
 /// The key an algorithm takes, in the words of a key file's maker.
 const fn key_kind(alg: Algorithm) -> &'static str {
     match alg {
@@ -469,7 +616,7 @@ const fn key_kind(alg: Algorithm) -> &'static str {
     }
 }
 
-const fn family_name(alg: Algorithm) -> &'static str {
+pub(crate) const fn family_name(alg: Algorithm) -> &'static str {
     match alg {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => "HMAC",
         Algorithm::RS256
@@ -484,44 +631,19 @@ const fn family_name(alg: Algorithm) -> &'static str {
     }
 }
 
-impl std::fmt::Debug for Keys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keys")
-            .field("alg", &self.alg_name)
-            .field("kid", &self.kid)
-            .field("key", &"[redacted]")
-            .finish()
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.verifying).finish()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::rsa_modulus_bits;
-
-    #[test]
-    fn modulus_bits_are_read_from_der() {
-        // `SEQUENCE { INTEGER n }`, with short and long lengths; leading
-        // zero bytes and bits do not count.
-        for (der, bits) in [
-            (&[0x30, 0x05, 0x02, 0x03, 0x00, 0x80, 0x01][..], 16),
-            (&[0x30, 0x81, 0x04, 0x02, 0x02, 0x01, 0xff], 9),
-            (&[0x30, 0x82, 0x00, 0x04, 0x02, 0x82, 0x00, 0x01, 0x7f], 7),
-            (&[0x30, 0x84, 0x00, 0x00, 0x00, 0x03, 0x02, 0x01, 0x01], 1),
-        ] {
-            assert_eq!(rsa_modulus_bits(der), Some(bits), "{der:02x?}");
-        }
-        // Another tag, an indefinite length, more than four length bytes,
-        // lengths beyond the input, a zero modulus, nothing at all.
-        for der in [
-            &[0x31, 0x03, 0x02, 0x01, 0x01][..],
-            &[0x30, 0x80, 0x02, 0x01, 0x01],
-            &[0x30, 0x85, 0x00, 0x00, 0x00, 0x00, 0x03, 0x02, 0x01, 0x01],
-            &[0x30, 0x82, 0x01],
-            &[0x30, 0x03, 0x02, 0x05, 0x01],
-            &[0x30, 0x03, 0x02, 0x01, 0x00],
-            &[],
-        ] {
-            assert_eq!(rsa_modulus_bits(der), None, "{der:02x?}");
-        }
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("alg", &alg_name(self.alg))
+            .field("kid", &self.kid)
+            .field("retired", &self.is_retired())
+            .field("key", &"[redacted]")
+            .finish()
     }
 }

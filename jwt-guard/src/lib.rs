@@ -121,6 +121,7 @@ pub use error::{
 pub use kind::TokenKind;
 pub use manager::builder::TokenManagerBuilder;
 pub use manager::issue::{IssuedToken, TokenBuilder};
+pub use manager::publish::JWKS_PATH;
 pub use manager::{Clock, SystemClock, TokenManager};
 pub use revocation::{
     MemoryStore, Revocation, RevocationStore, Rotation, StoreFuture, Target, TokenStatus,

@@ -7,6 +7,7 @@ mod config;
 mod extractors;
 mod forge;
 mod forms;
+mod keyset;
 mod order;
 mod paths;
 mod properties;

@@ -30,9 +30,12 @@ pub fn token_settings(builder: TokenManagerBuilder) -> TokenManagerBuilder {
     builder.refresh_rotation(true)
 }
 
-/// Every route of the API.
+/// Every route of the API, and the manager's public keys at
+/// `/.well-known/jwks.json` (an empty set while it signs with an HMAC
+/// secret, which is never published).
 pub fn router(db: SqlitePool, manager: &TokenManager) -> Router {
     Router::new()
+        .merge(manager.jwks_router())
         .route("/signup", post(accounts::signup))
         .route("/login", post(accounts::login))
         .route("/token", post(accounts::token))

@@ -460,3 +460,38 @@ async fn the_database_file_is_created_and_migrated_once() {
     db.close().await;
     std::fs::remove_file(&path).unwrap();
 }
+
+#[tokio::test]
+async fn the_blog_publishes_its_public_keys() {
+    let keys = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/keys");
+    let read = |name: &str| std::fs::read(format!("{keys}/{name}.pem")).unwrap();
+    let manager = TokenManager::builder()
+        .es256_pem(read("ec256-private"), read("ec256-public"))
+        .key_id("blog-1")
+        .clock(TestClock::new())
+        .build()
+        .unwrap();
+    let db = example_blog::open("sqlite::memory:").await.unwrap();
+    let app = example_blog::router(db, &manager);
+    let reply = send(
+        &app,
+        request(Method::GET, "/.well-known/jwks.json", None, None),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.headers[header::CONTENT_TYPE],
+        "application/jwk-set+json"
+    );
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "public, max-age=300");
+    let jwks = reply.json();
+    assert_eq!(jwks["keys"][0]["kid"], "blog-1");
+    assert_eq!(jwks["keys"][0]["crv"], "P-256");
+
+    // With the HMAC secret of the default set-up, nothing is published.
+    let blog = Blog::new().await;
+    let reply = blog
+        .send(Method::GET, "/.well-known/jwks.json", None, None)
+        .await;
+    assert_eq!(reply.json(), json!({ "keys": [] }));
+}

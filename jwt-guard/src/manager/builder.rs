@@ -50,6 +50,9 @@ pub struct TokenManagerBuilder {
     /// A second key setting, refused at build.
     pub(crate) conflict: Option<&'static str>,
     pub(crate) kid: Option<String>,
+    /// Keys that only verify.
+    pub(crate) verify_keys: Vec<KeySpec>,
+    pub(crate) signature_cache: usize,
     pub(crate) access_ttl: Duration,
     pub(crate) refresh_ttl: Duration,
     pub(crate) leeway: Duration,
@@ -72,6 +75,8 @@ impl Default for TokenManagerBuilder {
             key: None,
             conflict: None,
             kid: None,
+            verify_keys: Vec::new(),
+            signature_cache: crate::keys::cache::DEFAULT_CAPACITY,
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             leeway: Duration::from_secs(30),
@@ -124,6 +129,7 @@ impl TokenManagerBuilder {
         } else {
             self.key = Some(KeySpec {
                 setting,
+                kid: None,
                 alg,
                 material,
             });
@@ -150,10 +156,82 @@ impl TokenManagerBuilder {
         self.key.is_some()
     }
 
-    /// A key id, set as `kid` in every token's header. A token whose `kid`
-    /// names another key is refused. Defaults to none.
+    /// The signing key's id, set as `kid` in every token's header and in
+    /// its [JWK](crate::TokenManager::jwks). A token whose `kid` names no
+    /// key of the manager is refused. Defaults to none; required when other
+    /// keys verify ([`verify_key_pem`](Self::verify_key_pem)).
     pub fn key_id(mut self, kid: impl Into<String>) -> Self {
         self.kid = Some(kid.into());
+        self
+    }
+
+    /// Also verifies tokens signed by another key: the public key (PEM) of
+    /// `alg` whose id is `kid`. A token is verified by the one key its
+    /// header's `kid` names, with that key's algorithm; no other key is
+    /// tried.
+    ///
+    /// This is how keys rotate: sign with the new key (with its own
+    /// [`key_id`](Self::key_id)) and keep the old one here until the last
+    /// token it signed has expired; then remove it (or
+    /// [`retire_key`](crate::TokenManager::retire_key) it at once). A
+    /// manager with keys that verify and no signing key only verifies.
+    ///
+    /// ```
+    /// use jsonwebtoken::Algorithm;
+    /// use jwt_guard::TokenManager;
+    ///
+    /// let manager = TokenManager::builder()
+    ///     .es256_pem(
+    ///         include_bytes!("../../../tests/keys/ec256-private.pem"),
+    ///         include_bytes!("../../../tests/keys/ec256-public.pem"),
+    ///     )
+    ///     .key_id("2026-11")
+    ///     .verify_key_pem("2026-05", Algorithm::ES256, include_bytes!("../../../tests/keys/ec256b-public.pem"))
+    ///     .build()?;
+    /// assert_eq!(manager.jwks()["keys"].as_array().unwrap().len(), 2);
+    /// # Ok::<(), jwt_guard::ConfigError>(())
+    /// ```
+    pub fn verify_key_pem(
+        mut self,
+        kid: impl Into<String>,
+        alg: Algorithm,
+        public_pem: impl AsRef<[u8]>,
+    ) -> Self {
+        self.verify_keys.push(KeySpec {
+            setting: "verify_key_pem",
+            kid: Some(kid.into()),
+            alg,
+            material: Material::Public(public_pem.as_ref().to_vec()),
+        });
+        self
+    }
+
+    /// Also verifies tokens signed with another HMAC secret, whose id is
+    /// `kid`: [`verify_key_pem`](Self::verify_key_pem) for a rotated secret.
+    /// Never published.
+    pub fn verify_key_secret(
+        mut self,
+        kid: impl Into<String>,
+        alg: Algorithm,
+        secret: impl AsRef<[u8]>,
+    ) -> Self {
+        self.verify_keys.push(KeySpec {
+            setting: "verify_key_secret",
+            kid: Some(kid.into()),
+            alg,
+            material: Material::Secret(secret.as_ref().to_vec()),
+        });
+        self
+    }
+
+    /// How many verified signatures of asymmetric keys (RSA, ECDSA,
+    /// Ed25519) to remember, so that a token presented again skips its
+    /// signature check; `0` turns the cache off. Defaults to 10 000
+    /// tokens (a few MiB). Every other check still runs on every request;
+    /// a token is forgotten at its `exp`, and every token when a key is
+    /// retired or rotated out.
+    pub fn signature_cache(mut self, tokens: usize) -> Self {
+        self.signature_cache = tokens;
         self
     }
 
@@ -286,21 +364,25 @@ impl TokenManagerBuilder {
     /// # Errors
     /// A [`ConfigError`] naming the first setting at fault.
     pub fn build(self) -> Result<TokenManager, ConfigError> {
-        let Some(key) = &self.key else {
+        if self.key.is_none() && self.verify_keys.is_empty() {
             return Err(ConfigError::new(
                 "key",
                 "no signing key: call `hs256(secret)` or another key method \
                  (or set JWT_GUARD_SECRET)",
             ));
-        };
-        if let Some(second) = self.conflict {
+        }
+        if let (Some(key), Some(second)) = (&self.key, self.conflict) {
             return Err(ConfigError::new(
                 second,
                 format!("a key is already set by `{}`; set one key", key.setting),
             ));
         }
         self.check_values(|setting| setting)?;
-        let keys = Keys::build(key, self.kid.clone(), self.allow_weak_secret)?;
+        let signing = self.key.clone().map(|key| KeySpec {
+            kid: self.kid.clone(),
+            ..key
+        });
+        let keys = Keys::build(signing.as_ref(), &self.verify_keys, self.allow_weak_secret)?;
         Ok(TokenManager::from_builder(self, keys))
     }
 
@@ -348,7 +430,6 @@ impl TokenManagerBuilder {
         for (setting, value) in [
             ("issuer", &self.issuer),
             ("audience", &self.audience),
-            ("key_id", &self.kid),
             ("realm", &self.realm),
         ] {
             if value.as_deref().is_some_and(str::is_empty) {
@@ -375,14 +456,26 @@ impl TokenManagerBuilder {
                 ));
             }
         }
-        if let Some(kid) = &self.kid
-            && kid.chars().any(|c| c == '"' || c == '\\' || c.is_control())
-        {
-            return Err(ConfigError::new(
-                name("key_id"),
-                "must not contain quotes, backslashes or control characters: \
-                 it travels unescaped in token headers and JWKS",
-            ));
+        let kids = std::iter::once((name("key_id"), self.kid.as_deref())).chain(
+            self.verify_keys
+                .iter()
+                .map(|k| (k.setting, k.kid.as_deref())),
+        );
+        for (setting, kid) in kids {
+            let Some(kid) = kid else { continue };
+            if kid.is_empty() {
+                return Err(ConfigError::new(setting, "a key id must not be empty"));
+            }
+            if kid.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+                return Err(ConfigError::new(
+                    setting,
+                    format!(
+                        "key id `{}` must not contain quotes, backslashes or control characters: \
+                         it travels unescaped in token headers and JWKS",
+                        kid.escape_debug()
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -397,6 +490,8 @@ impl TokenManagerBuilder {
     /// | `JWT_GUARD_SECRET` | the HMAC secret |
     /// | `JWT_GUARD_PRIVATE_KEY_FILE`, `JWT_GUARD_PUBLIC_KEY_FILE` | PEM files, for the other algorithms |
     /// | `JWT_GUARD_KEY_ID` | [`key_id`](Self::key_id) |
+    /// | `JWT_GUARD_VERIFY_KEYS` | [`verify_key_pem`](Self::verify_key_pem): a directory of public keys (`*.pem`), or PEM files separated by commas, of `JWT_GUARD_ALGORITHM`; each file's name without `.pem` is its `kid`. Without a key pair, the manager only verifies. |
+    /// | `JWT_GUARD_SIGNATURE_CACHE` | [`signature_cache`](Self::signature_cache): tokens remembered, `0` for none |
     /// | `JWT_GUARD_ISSUER`, `JWT_GUARD_AUDIENCE` | [`issuer`](Self::issuer), [`audience`](Self::audience) |
     /// | `JWT_GUARD_ACCESS_TTL`, `JWT_GUARD_REFRESH_TTL`, `JWT_GUARD_LEEWAY` | durations: `90`, `90s`, `15m`, `12h`, `30d` |
     /// | `JWT_GUARD_LOCATIONS` | `header,cookie,query`, in order |
@@ -438,25 +533,42 @@ impl TokenManagerBuilder {
             if let Some(secret) = var("JWT_GUARD_SECRET") {
                 builder.key = Some(KeySpec {
                     setting: "JWT_GUARD_SECRET",
+                    kid: None,
                     alg: algorithm,
                     material: Material::Secret(secret.into_bytes()),
                 });
             }
         } else {
-            let read = |name: &'static str| -> Result<Vec<u8>, ConfigError> {
-                let path = var(name)
-                    .ok_or_else(|| ConfigError::new(name, format!("required for {algorithm:?}")))?;
-                std::fs::read(&path)
+            let read = |name: &'static str, path: &str| -> Result<Vec<u8>, ConfigError> {
+                std::fs::read(path)
                     .map_err(|e| ConfigError::new(name, format!("cannot read `{path}`: {e}")))
             };
-            builder.key = Some(KeySpec {
-                setting: "JWT_GUARD_PRIVATE_KEY_FILE",
-                alg: algorithm,
-                material: Material::Pem {
-                    private: read("JWT_GUARD_PRIVATE_KEY_FILE")?,
-                    public: read("JWT_GUARD_PUBLIC_KEY_FILE")?,
-                },
-            });
+            let (private, public) = (
+                var("JWT_GUARD_PRIVATE_KEY_FILE"),
+                var("JWT_GUARD_PUBLIC_KEY_FILE"),
+            );
+            // Without a pair, a manager with keys that verify only verifies.
+            if private.is_some() || public.is_some() || var("JWT_GUARD_VERIFY_KEYS").is_none() {
+                let required = |name: &'static str, value: Option<String>| {
+                    value.ok_or_else(|| {
+                        ConfigError::new(name, format!("required for {algorithm:?}"))
+                    })
+                };
+                let private = required("JWT_GUARD_PRIVATE_KEY_FILE", private)?;
+                let public = required("JWT_GUARD_PUBLIC_KEY_FILE", public)?;
+                builder.key = Some(KeySpec {
+                    setting: "JWT_GUARD_PRIVATE_KEY_FILE",
+                    kid: None,
+                    alg: algorithm,
+                    material: Material::Pem {
+                        private: read("JWT_GUARD_PRIVATE_KEY_FILE", &private)?,
+                        public: read("JWT_GUARD_PUBLIC_KEY_FILE", &public)?,
+                    },
+                });
+            }
+        }
+        if let Some(list) = var("JWT_GUARD_VERIFY_KEYS") {
+            builder.verify_keys = verify_keys_from(&list, algorithm)?;
         }
         if let Some(kid) = var("JWT_GUARD_KEY_ID") {
             builder.kid = Some(kid);
@@ -490,6 +602,14 @@ impl TokenManagerBuilder {
                 .map(|name| name.trim().parse::<Location>())
                 .collect::<Result<_, _>>()
                 .map_err(|e| ConfigError::new("JWT_GUARD_LOCATIONS", e.to_string()))?;
+        }
+        if let Some(tokens) = var("JWT_GUARD_SIGNATURE_CACHE") {
+            builder.signature_cache = tokens.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    "JWT_GUARD_SIGNATURE_CACHE",
+                    "must be a whole number of tokens (0 turns the cache off)",
+                )
+            })?;
         }
         if let Some(bytes) = var("JWT_GUARD_MAX_TOKEN_BYTES") {
             builder.max_token_bytes = bytes.trim().parse().map_err(|_| {
@@ -596,6 +716,58 @@ const ENV_VARS: &[(&str, &str)] = &[
     ("key_id", "JWT_GUARD_KEY_ID"),
     ("realm", "JWT_GUARD_REALM"),
 ];
+
+/// `JWT_GUARD_VERIFY_KEYS`: a directory (its `*.pem` files, in name
+/// order) or a list of PEM files separated by commas; each is a public key
+/// of `alg` (an HMAC algorithm takes none), whose `kid` is its file name
+/// without `.pem`.
+fn verify_keys_from(list: &str, alg: Algorithm) -> Result<Vec<KeySpec>, ConfigError> {
+    const NAME: &str = "JWT_GUARD_VERIFY_KEYS";
+    let bad = |reason: String| ConfigError::new(NAME, reason);
+    if crate::keys::is_hmac(alg) {
+        return Err(bad(format!(
+            "holds public keys, which {} does not take; verify with JWT_GUARD_ALGORITHM of a key pair",
+            crate::keys::alg_name(alg)
+        )));
+    }
+    let list = list.trim();
+    let mut paths: Vec<std::path::PathBuf> = if std::path::Path::new(list).is_dir() {
+        std::fs::read_dir(list)
+            .map_err(|e| bad(format!("cannot read the directory `{list}`: {e}")))?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "pem"))
+            .collect()
+    } else {
+        list.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(Into::into)
+            .collect()
+    };
+    paths.sort();
+    if paths.is_empty() {
+        return Err(bad(format!("`{list}` holds no `.pem` file")));
+    }
+    paths
+        .iter()
+        .map(|path| {
+            let shown = path.display();
+            let kid = path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .ok_or_else(|| bad(format!("`{shown}` has no file name to take as its kid")))?;
+            let pem =
+                std::fs::read(path).map_err(|e| bad(format!("cannot read `{shown}`: {e}")))?;
+            Ok(KeySpec {
+                setting: NAME,
+                kid: Some(kid.to_owned()),
+                alg,
+                material: Material::Public(pem),
+            })
+        })
+        .collect()
+}
 
 /// `90`, `90s`, `15m`, `12h`, `30d`, and `500ms`.
 fn parse_duration(value: &str) -> Option<Duration> {

@@ -96,7 +96,7 @@ impl TokenManager {
             name: "claims".into(),
             source,
         })?;
-        let header = inner.keys.header_b64();
+        let header = inner.keys.header_b64()?;
         let mut token = String::with_capacity(header.len() + json.len() * 4 / 3 + 400);
         token.push_str(header);
         token.push('.');

@@ -12,7 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::claims::{Claims, Validation};
 use crate::error::IssueError;
 use crate::error::{AuthError, ConfigError, InvalidToken, StoreError};
-use crate::keys::Keys;
+use crate::keys::cache::SignatureCache;
+use crate::keys::{self, Keys};
 use crate::kind::TokenKind;
 use crate::revocation::{MemoryStore, Revocation, RevocationStore, Rotation, Target, TokenStatus};
 use crate::token::Token;
@@ -20,6 +21,7 @@ use crate::transport::{CookieNames, Location};
 
 pub(crate) mod builder;
 pub(crate) mod issue;
+pub(crate) mod publish;
 
 pub(crate) use builder::ErrorHandler;
 use builder::TokenManagerBuilder;
@@ -71,6 +73,8 @@ pub struct TokenManager {
 
 struct Inner {
     keys: Keys,
+    /// Tokens whose asymmetric signature was verified already.
+    cache: Option<SignatureCache>,
     /// The registered-claim checks, and the lifetimes issuing is bound by.
     validation: Validation,
     locations: Vec<Location>,
@@ -117,6 +121,12 @@ impl TokenManager {
     /// Assembles a manager from settings `build` has checked and keys it
     /// has prepared.
     pub(crate) fn from_builder(builder: TokenManagerBuilder, keys: Keys) -> Self {
+        let cache = (builder.signature_cache > 0
+            && keys
+                .verifying()
+                .iter()
+                .any(keys::VerifyingKey::is_asymmetric))
+        .then(|| SignatureCache::new(builder.signature_cache));
         let realm = builder
             .realm
             .or_else(|| builder.issuer.clone())
@@ -124,6 +134,7 @@ impl TokenManager {
         Self {
             inner: Arc::new(Inner {
                 keys,
+                cache,
                 validation: Validation {
                     issuer: builder.issuer,
                     audience: builder.audience,
@@ -221,21 +232,65 @@ impl TokenManager {
     /// # Errors
     /// The [`AuthError`] a guarded handler would answer with.
     pub async fn verify(&self, encoded: &str, kind: TokenKind) -> Result<Token, AuthError> {
-        let token = self.decode(encoded, kind)?;
+        let token = self.decode(encoded, kind).await?;
         self.check_revocation(&token).await?;
         Ok(token)
     }
 
     /// Steps 3 to 5 of the order of checks: everything but revocation.
-    pub(crate) fn decode(&self, encoded: &str, kind: TokenKind) -> Result<Token, AuthError> {
+    /// A token whose exact bytes passed an asymmetric signature check
+    /// before comes from the cache; the rest is checked every time.
+    pub(crate) async fn decode(&self, encoded: &str, kind: TokenKind) -> Result<Token, AuthError> {
         let inner = &*self.inner;
         if encoded.len() > inner.max_token_bytes {
             return Err(InvalidToken::TooLarge.into());
         }
-        let payload = inner.keys.verify(encoded)?;
-        let claims = Claims::from_payload(payload)?;
-        claims.validate(&inner.validation, unix_ms(self.now()) / 1000, kind)?;
-        Ok(Token::new(encoded, claims))
+        let now = unix_ms(self.now()) / 1000;
+        let cached = inner
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.get(encoded, now));
+        let token = match cached {
+            Some(token) => token,
+            None => self.verify_signature(encoded, now)?,
+        };
+        token.parsed().validate(&inner.validation, now, kind)?;
+        Ok(token)
+    }
+
+    /// Step 3 and the parsing of the claims: the signature, by the key the
+    /// header names; remembered when it was costly to check.
+    fn verify_signature(&self, encoded: &str, now: u64) -> Result<Token, AuthError> {
+        let inner = &*self.inner;
+        let generation = inner.cache.as_ref().map(SignatureCache::generation);
+        let (payload, key) = keys::verify(inner.keys.verifying(), encoded)?;
+        let token = Token::new(encoded, Claims::from_payload(payload)?);
+        if let (Some(cache), Some(generation)) = (&inner.cache, generation)
+            && key.is_asymmetric()
+        {
+            let until = token.parsed().exp.saturating_add(inner.validation.leeway);
+            cache.insert(&token, until, now, generation);
+        }
+        Ok(token)
+    }
+
+    /// Stops accepting tokens signed by the key `kid`, now, in this
+    /// process (a key that leaked, say); restart without it to retire it
+    /// for good. Signatures remembered by the cache are forgotten. Returns
+    /// `false` when no key that only verifies has this `kid`: the signing
+    /// key cannot be retired, only replaced.
+    pub fn retire_key(&self, kid: &str) -> bool {
+        let retired = self.inner.keys.retire(kid);
+        if retired && let Some(cache) = &self.inner.cache {
+            cache.clear();
+        }
+        retired
+    }
+
+    /// How many verified signatures the cache remembers (0 when it is off).
+    #[doc(hidden)]
+    pub fn cached_signatures(&self) -> usize {
+        self.inner.cache.as_ref().map_or(0, SignatureCache::len)
     }
 
     /// Step 6: a revoked token, or a token of a subject or family revoked
@@ -400,7 +455,7 @@ impl TokenManager {
     pub async fn rotate(&self, refresh: &Token) -> Result<(IssuedToken, IssuedToken), AuthError> {
         // Checked again by this manager, now: a `Token` may have been kept
         // past its expiry, or verified by another manager.
-        let refresh = &self.decode(refresh.as_str(), TokenKind::Refresh)?;
+        let refresh = &self.decode(refresh.as_str(), TokenKind::Refresh).await?;
         let signing_failed = |error: IssueError| {
             tracing::error!(target: "jwt_guard", %error, "refresh refused: signing failed");
             AuthError::Misconfigured("signing failed")

@@ -541,7 +541,7 @@ mod tests {
             .unwrap();
         let token = |sub: &str| {
             let issued = manager.access_token(sub).sign().unwrap();
-            manager.decode(issued.as_str(), TokenKind::Access).unwrap()
+            block(manager.decode(issued.as_str(), TokenKind::Access)).unwrap()
         };
         let alice = token("alice");
         let bob = token("bob");
