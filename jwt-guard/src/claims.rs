@@ -65,6 +65,22 @@ impl Scope {
         }
     }
 
+    /// Another issuer's scope: a space-delimited string, an array of
+    /// strings (`scp` of some providers), or a map.
+    pub(crate) fn from_remote(value: Value) -> Option<Self> {
+        match value {
+            Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(Self::Strings),
+            other => Self::from_value(other),
+        }
+    }
+
     pub(crate) fn to_value(&self) -> Value {
         match self {
             Self::Map(map) => Value::Object(map.clone()),
@@ -114,6 +130,9 @@ pub(crate) struct Claims {
     pub(crate) sid: Option<String>,
     /// Every other top-level claim.
     pub(crate) extra: Map<String, Value>,
+    /// Which trusted issuer's keys verified the token: `None` for the
+    /// manager's own.
+    pub(crate) origin: Option<usize>,
 }
 
 /// Names the library sets itself; custom claims may not use them.
@@ -153,6 +172,42 @@ impl Claims {
     /// Parses the base64url payload of a token whose signature holds.
     #[inline]
     pub(crate) fn from_payload(payload: &str) -> Result<Self, InvalidToken> {
+        Self::read(payload, ClaimsVisitor { remote: false })
+    }
+
+    /// Parses the payload of another issuer's token, mapped to this
+    /// library's claims: it is an access token, never fresh; `jti` is
+    /// optional; `scope` may be a string or an array, and `scp` (either
+    /// form) stands in for a missing `scope`. A refresh or ID token of the
+    /// issuer (`type` `refresh`, or a `typ` claim other than `Bearer`) is
+    /// refused.
+    #[cfg(feature = "remote")]
+    pub(crate) fn from_remote_payload(payload: &str, origin: usize) -> Result<Self, InvalidToken> {
+        let mut claims = Self::read(payload, ClaimsVisitor { remote: true })?;
+        let typ = claims.extra.get("typ");
+        if claims.kind == TokenKind::Refresh
+            || typ.is_some_and(|typ| {
+                !typ.as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
+            })
+        {
+            return Err(InvalidToken::WrongKind {
+                expected: TokenKind::Access,
+            });
+        }
+        claims.fresh = false;
+        if claims.scope.is_none() {
+            claims.scope = claims
+                .extra
+                .get("scp")
+                .cloned()
+                .and_then(Scope::from_remote);
+        }
+        claims.origin = Some(origin);
+        Ok(claims)
+    }
+
+    fn read(payload: &str, visitor: ClaimsVisitor) -> Result<Self, InvalidToken> {
         // Ours fit on the stack; a larger (still bounded) payload goes to the heap.
         const STACK: usize = 1536;
         let mut stack = [0u8; STACK + 2];
@@ -166,7 +221,12 @@ impl Claims {
             }
             other => other?,
         };
-        serde_json::from_slice(json).map_err(|_| InvalidToken::Claims)
+        let mut deserializer = serde_json::Deserializer::from_slice(json);
+        let claims = deserializer
+            .deserialize_map(visitor)
+            .map_err(|_| InvalidToken::Claims)?;
+        deserializer.end().map_err(|_| InvalidToken::Claims)?;
+        Ok(claims)
     }
 
     /// Steps 4 and 5: `exp`, `nbf` and `iat` against `now` (seconds since
@@ -301,73 +361,85 @@ fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str)
     Ok(())
 }
 
-impl<'de> Deserialize<'de> for Claims {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ClaimsVisitor;
-        impl<'de> Visitor<'de> for ClaimsVisitor {
-            type Value = Claims;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object of claims")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
-                let (mut sub, mut jti, mut iat, mut exp, mut nbf) = (None, None, None, None, None);
-                let (mut iss, mut aud, mut kind, mut fresh, mut scope) =
-                    (None, None, None, None, None);
-                let mut sid = None;
-                let mut extra = Map::new();
-                while let Some(field) = map.next_key::<Field>()? {
-                    match field {
-                        Field::Sub => set_once(&mut sub, map.next_value::<String>()?, "sub")?,
-                        Field::Jti => set_once(&mut jti, map.next_value::<String>()?, "jti")?,
-                        Field::Iat => set_once(&mut iat, map.next_value::<NumericDate>()?, "iat")?,
-                        Field::Exp => set_once(&mut exp, map.next_value::<NumericDate>()?, "exp")?,
-                        Field::Nbf => set_once(&mut nbf, map.next_value::<NumericDate>()?, "nbf")?,
-                        Field::Iss => set_once(&mut iss, map.next_value::<String>()?, "iss")?,
-                        Field::Aud => set_once(&mut aud, map.next_value::<Audience>()?, "aud")?,
-                        Field::Type => {
-                            set_once(&mut kind, map.next_value::<TokenKind>()?, "type")?;
-                        }
-                        Field::Fresh => set_once(&mut fresh, map.next_value::<bool>()?, "fresh")?,
-                        Field::Scope => {
-                            let value = Scope::from_value(map.next_value::<Strict>()?.0)
-                                .ok_or_else(|| de::Error::custom("scope of the wrong type"))?;
-                            set_once(&mut scope, value, "scope")?;
-                        }
-                        Field::Sid => set_once(&mut sid, map.next_value::<String>()?, "sid")?,
-                        Field::Other(name) => {
-                            let value = map.next_value::<Strict>()?.0;
-                            if extra.contains_key(&name) {
-                                return Err(de::Error::custom("duplicate claim"));
-                            }
-                            extra.insert(name, value);
-                        }
+/// Reads claims strictly; `remote` reads another issuer's layout.
+struct ClaimsVisitor {
+    remote: bool,
+}
+
+impl<'de> Visitor<'de> for ClaimsVisitor {
+    type Value = Claims;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims, A::Error> {
+        let (mut sub, mut jti, mut iat, mut exp, mut nbf) = (None, None, None, None, None);
+        let (mut iss, mut aud, mut kind, mut fresh, mut scope) = (None, None, None, None, None);
+        let mut sid = None;
+        let mut extra = Map::new();
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Sub => set_once(&mut sub, map.next_value::<String>()?, "sub")?,
+                Field::Jti => set_once(&mut jti, map.next_value::<String>()?, "jti")?,
+                Field::Iat => set_once(&mut iat, map.next_value::<NumericDate>()?, "iat")?,
+                Field::Exp => set_once(&mut exp, map.next_value::<NumericDate>()?, "exp")?,
+                Field::Nbf => set_once(&mut nbf, map.next_value::<NumericDate>()?, "nbf")?,
+                Field::Iss => set_once(&mut iss, map.next_value::<String>()?, "iss")?,
+                Field::Aud => set_once(&mut aud, map.next_value::<Audience>()?, "aud")?,
+                Field::Type => {
+                    set_once(&mut kind, map.next_value::<TokenKind>()?, "type")?;
+                }
+                Field::Fresh => set_once(&mut fresh, map.next_value::<bool>()?, "fresh")?,
+                Field::Scope => {
+                    let value = map.next_value::<Strict>()?.0;
+                    let value = if self.remote {
+                        Scope::from_remote(value)
+                    } else {
+                        Scope::from_value(value)
                     }
+                    .ok_or_else(|| de::Error::custom("scope of the wrong type"))?;
+                    set_once(&mut scope, value, "scope")?;
                 }
-                let iat = iat.ok_or_else(|| de::Error::missing_field("iat"))?;
-                let exp = exp.ok_or_else(|| de::Error::missing_field("exp"))?;
-                // No token of this library lives past year 9999; a later
-                // `exp` is no promise worth keeping.
-                if exp.floor() > MAX_NUMERIC_DATE {
-                    return Err(de::Error::custom("exp after year 9999"));
+                Field::Sid => set_once(&mut sid, map.next_value::<String>()?, "sid")?,
+                Field::Other(name) => {
+                    let value = map.next_value::<Strict>()?.0;
+                    if extra.contains_key(&name) {
+                        return Err(de::Error::custom("duplicate claim"));
+                    }
+                    extra.insert(name, value);
                 }
-                Ok(Claims {
-                    sub: sub.ok_or_else(|| de::Error::missing_field("sub"))?,
-                    jti: jti.ok_or_else(|| de::Error::missing_field("jti"))?,
-                    iat: iat.floor(),
-                    iat_ceil: iat.ceil(),
-                    exp: exp.floor(),
-                    nbf: nbf.map(NumericDate::ceil),
-                    iss,
-                    aud,
-                    kind: kind.ok_or_else(|| de::Error::missing_field("type"))?,
-                    fresh: fresh.unwrap_or(false),
-                    scope,
-                    sid,
-                    extra,
-                })
             }
         }
-        deserializer.deserialize_map(ClaimsVisitor)
+        let iat = iat.ok_or_else(|| de::Error::missing_field("iat"))?;
+        let exp = exp.ok_or_else(|| de::Error::missing_field("exp"))?;
+        // No token of this library lives past year 9999; a later
+        // `exp` is no promise worth keeping.
+        if exp.floor() > MAX_NUMERIC_DATE {
+            return Err(de::Error::custom("exp after year 9999"));
+        }
+        Ok(Claims {
+            sub: sub.ok_or_else(|| de::Error::missing_field("sub"))?,
+            jti: match jti {
+                Some(jti) => jti,
+                None if self.remote => String::new(),
+                None => return Err(de::Error::missing_field("jti")),
+            },
+            iat: iat.floor(),
+            iat_ceil: iat.ceil(),
+            exp: exp.floor(),
+            nbf: nbf.map(NumericDate::ceil),
+            iss,
+            aud,
+            kind: match kind {
+                Some(kind) => kind,
+                None if self.remote => TokenKind::Access,
+                None => return Err(de::Error::missing_field("type")),
+            },
+            fresh: fresh.unwrap_or(false),
+            scope,
+            sid,
+            extra,
+            origin: None,
+        })
     }
 }
 
@@ -519,7 +591,10 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<Claims, serde_json::Error> {
-        serde_json::from_str(json)
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let claims = deserializer.deserialize_map(ClaimsVisitor { remote: false })?;
+        deserializer.end()?;
+        Ok(claims)
     }
 
     const BASE: &str = r#""sub":"alice","jti":"j","iat":1,"exp":2,"type":"access""#;

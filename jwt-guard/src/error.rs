@@ -61,6 +61,11 @@ pub enum AuthError {
     /// through (503, with `Retry-After`).
     #[error("revocation store unavailable")]
     StoreUnavailable,
+    /// A trusted issuer's keys have never been fetched (it is down or
+    /// unreachable); the request is refused rather than let through (503,
+    /// with `Retry-After`).
+    #[error("the issuer's keys are unavailable")]
+    IssuerUnavailable,
 }
 
 /// What was malformed about the request (400 `invalid_request`).
@@ -202,7 +207,7 @@ impl AuthError {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable | Self::IssuerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -211,7 +216,10 @@ impl AuthError {
     #[must_use]
     pub fn code(&self) -> Option<&'static str> {
         match self {
-            Self::Missing | Self::Misconfigured(_) | Self::StoreUnavailable => None,
+            Self::Missing
+            | Self::Misconfigured(_)
+            | Self::StoreUnavailable
+            | Self::IssuerUnavailable => None,
             Self::InvalidRequest(_) => Some("invalid_request"),
             Self::InvalidToken(_) => Some("invalid_token"),
             Self::NotFresh => Some("insufficient_user_authentication"),
@@ -228,7 +236,7 @@ impl AuthError {
                 // The detail goes to the log, not to the client.
                 Cow::Borrowed("the server could not check the request's credentials")
             }
-            Self::StoreUnavailable => {
+            Self::StoreUnavailable | Self::IssuerUnavailable => {
                 Cow::Borrowed("the server cannot check credentials right now; retry shortly")
             }
             other => Cow::Owned(other.to_string()),
@@ -287,7 +295,7 @@ impl AuthError {
     pub fn to_response(&self, realm: &str) -> Response {
         let body = serde_json::json!({
             "error": self.code().unwrap_or(match self {
-                Self::StoreUnavailable => "temporarily_unavailable",
+                Self::StoreUnavailable | Self::IssuerUnavailable => "temporarily_unavailable",
                 _ if self.status().is_server_error() => "server_error",
                 _ => "unauthorized",
             }),
@@ -311,7 +319,7 @@ impl AuthError {
     /// pass if retried (503).
     #[must_use]
     pub fn retry_after(&self) -> Option<u32> {
-        matches!(self, Self::StoreUnavailable).then_some(RETRY_AFTER_SECS)
+        matches!(self, Self::StoreUnavailable | Self::IssuerUnavailable).then_some(RETRY_AFTER_SECS)
     }
 }
 

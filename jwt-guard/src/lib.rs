@@ -99,6 +99,9 @@ mod kind;
 /// The token manager: settings checked once at build, issuing, verifying
 /// (steps 3–6) and revoking.
 mod manager;
+/// Tokens of other issuers: OIDC discovery, JWK Sets, background refresh.
+#[cfg(feature = "remote")]
+mod remote;
 /// Steps 8–10: a handler's declared requirement and its checks (override,
 /// `sub`/path, claims, scope).
 mod requirement;
@@ -123,6 +126,8 @@ pub use manager::builder::TokenManagerBuilder;
 pub use manager::issue::{IssuedToken, TokenBuilder};
 pub use manager::publish::JWKS_PATH;
 pub use manager::{Clock, SystemClock, TokenManager};
+#[cfg(feature = "remote")]
+pub use remote::Issuer;
 pub use revocation::{
     MemoryStore, Revocation, RevocationStore, Rotation, StoreFuture, Target, TokenStatus,
 };

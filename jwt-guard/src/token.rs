@@ -61,7 +61,9 @@ impl Token {
         &self.parsed().sub
     }
 
-    /// The unique id (`jti`).
+    /// The unique id (`jti`); empty for a token of a
+    /// [trusted issuer](crate::TokenManagerBuilder::trust_issuer) that
+    /// carries none.
     #[must_use]
     pub fn jti(&self) -> &str {
         &self.parsed().jti
@@ -98,6 +100,8 @@ impl Token {
     }
 
     /// Whether this access token was issued by a real login (`fresh`).
+    /// Never for a token of a
+    /// [trusted issuer](crate::TokenManagerBuilder::trust_issuer).
     #[must_use]
     pub fn is_fresh(&self) -> bool {
         self.parsed().fresh

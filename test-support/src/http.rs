@@ -135,7 +135,8 @@ impl Reply {
         }
     }
 
-    /// Asserts that the refusal was logged as one `jwt_guard` event, which
+    /// Asserts that the refusal was logged as one `jwt_guard` event (events
+    /// of its modules' own targets, such as a key fetch's, are others), which
     /// for a server error says which one (the misconfiguration's detail,
     /// or the store's failure: the client's reply cannot tell them apart),
     /// and that the log holds no part of `secrets`.
@@ -143,7 +144,7 @@ impl Reply {
     fn assert_logged_once(&self, expected: &AuthError, log: &[String], secrets: &[&str]) {
         let events: Vec<&String> = log
             .iter()
-            .filter(|line| line.contains(" jwt_guard:"))
+            .filter(|line| line.contains(" jwt_guard: "))
             .collect();
         assert_eq!(events.len(), 1, "one event per refusal: {log:#?}");
         let event = events[0];

@@ -106,18 +106,19 @@ pub(crate) fn bits(n: &[u8]) -> usize {
 /// A PKCS#1 `RSAPublicKey` in DER, from its modulus and exponent.
 #[cfg(feature = "remote")]
 fn rsa_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    #[allow(clippy::cast_possible_truncation)] // lengths fit: checked by the branch
     fn push_len(out: &mut Vec<u8>, len: usize) {
         if len < 0x80 {
             out.push(len as u8);
         } else {
             let bytes = len.to_be_bytes();
-            let skip = bytes.iter().take_while(|&&b| b == 0).count();
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
+            let significant: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+            out.push(0x80 | significant.len() as u8);
+            out.extend_from_slice(&significant);
         }
     }
     fn push_integer(out: &mut Vec<u8>, value: &[u8]) {
-        let value = &value[value.iter().position(|&b| b != 0).unwrap_or(value.len())..];
+        let value: Vec<u8> = value.iter().copied().skip_while(|&b| b == 0).collect();
         // A positive INTEGER whose top bit is set takes a zero byte first.
         let pad = value.first().is_none_or(|&b| b & 0x80 != 0);
         out.push(0x02);
@@ -125,7 +126,7 @@ fn rsa_der(n: &[u8], e: &[u8]) -> Vec<u8> {
         if pad {
             out.push(0);
         }
-        out.extend_from_slice(value);
+        out.extend_from_slice(&value);
     }
     let mut body = Vec::with_capacity(n.len() + e.len() + 16);
     push_integer(&mut body, n);

@@ -10,7 +10,8 @@ use jsonwebtoken::Algorithm;
 
 use super::{Clock, SystemClock, TokenManager};
 use crate::error::{AuthError, ConfigError};
-use crate::keys::{KeySpec, Keys, Material};
+use crate::keys::cache::SignatureCache;
+use crate::keys::{KeySpec, Keys, Material, VerifyingKey};
 use crate::revocation::RevocationStore;
 use crate::transport::{CookieNames, Location};
 
@@ -20,7 +21,7 @@ const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
 /// The longest token lifetime accepted: a year (of 366 days). A revoked
 /// subject is remembered for as long as its tokens can live, so every
 /// lifetime is bounded.
-const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
+pub(crate) const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 pub(crate) type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
 
@@ -53,6 +54,8 @@ pub struct TokenManagerBuilder {
     /// Keys that only verify.
     pub(crate) verify_keys: Vec<KeySpec>,
     pub(crate) signature_cache: usize,
+    #[cfg(feature = "remote")]
+    pub(crate) issuers: Vec<crate::Issuer>,
     pub(crate) access_ttl: Duration,
     pub(crate) refresh_ttl: Duration,
     pub(crate) leeway: Duration,
@@ -77,6 +80,8 @@ impl Default for TokenManagerBuilder {
             kid: None,
             verify_keys: Vec::new(),
             signature_cache: crate::keys::cache::DEFAULT_CAPACITY,
+            #[cfg(feature = "remote")]
+            issuers: Vec::new(),
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             leeway: Duration::from_secs(30),
@@ -224,6 +229,23 @@ impl TokenManagerBuilder {
         self
     }
 
+    /// Accepts the tokens of another issuer, whose keys are fetched from
+    /// its OIDC discovery document or JWK Set URL (feature `remote`). An
+    /// [`audience`](Self::audience) is then required. A manager that
+    /// trusts issuers needs no key of its own: without one it only
+    /// verifies. Several issuers may be trusted; each token's `iss`
+    /// chooses one, and only its keys verify the token.
+    ///
+    /// Nothing is fetched here: keys are fetched when a token of the
+    /// issuer first arrives (that request waits at most one fetch's
+    /// [`timeout`](crate::Issuer::timeout)), then refreshed in the
+    /// background.
+    #[cfg(feature = "remote")]
+    pub fn trust_issuer(mut self, issuer: crate::Issuer) -> Self {
+        self.issuers.push(issuer);
+        self
+    }
+
     /// How many verified signatures of asymmetric keys (RSA, ECDSA,
     /// Ed25519) to remember, so that a token presented again skips its
     /// signature check; `0` turns the cache off. Defaults to 10 000
@@ -364,7 +386,11 @@ impl TokenManagerBuilder {
     /// # Errors
     /// A [`ConfigError`] naming the first setting at fault.
     pub fn build(self) -> Result<TokenManager, ConfigError> {
-        if self.key.is_none() && self.verify_keys.is_empty() {
+        #[cfg(feature = "remote")]
+        let trusts = !self.issuers.is_empty();
+        #[cfg(not(feature = "remote"))]
+        let trusts = false;
+        if self.key.is_none() && self.verify_keys.is_empty() && !trusts {
             return Err(ConfigError::new(
                 "key",
                 "no signing key: call `hs256(secret)` or another key method \
@@ -383,7 +409,28 @@ impl TokenManagerBuilder {
             ..key
         });
         let keys = Keys::build(signing.as_ref(), &self.verify_keys, self.allow_weak_secret)?;
-        Ok(TokenManager::from_builder(self, keys))
+        let costly = keys.verifying().iter().any(VerifyingKey::is_asymmetric) || trusts;
+        let cache = (self.signature_cache > 0 && costly)
+            .then(|| Arc::new(SignatureCache::new(self.signature_cache)));
+        #[cfg(feature = "remote")]
+        let remote = if trusts {
+            Some(crate::remote::Remote::new(
+                self.issuers.clone(),
+                self.audience.as_deref(),
+                self.issuer.as_deref(),
+                self.leeway.as_secs(),
+                cache.clone(),
+            )?)
+        } else {
+            None
+        };
+        Ok(TokenManager::from_builder(
+            self,
+            keys,
+            cache,
+            #[cfg(feature = "remote")]
+            remote,
+        ))
     }
 
     /// Checks every value but the key, reporting a mistake under the name
@@ -491,6 +538,7 @@ impl TokenManagerBuilder {
     /// | `JWT_GUARD_PRIVATE_KEY_FILE`, `JWT_GUARD_PUBLIC_KEY_FILE` | PEM files, for the other algorithms |
     /// | `JWT_GUARD_KEY_ID` | [`key_id`](Self::key_id) |
     /// | `JWT_GUARD_VERIFY_KEYS` | [`verify_key_pem`](Self::verify_key_pem): a directory of public keys (`*.pem`), or PEM files separated by commas, of `JWT_GUARD_ALGORITHM`; each file's name without `.pem` is its `kid`. Without a key pair, the manager only verifies. |
+    /// | `JWT_GUARD_TRUSTED_ISSUERS` | issuers whose tokens are accepted (feature `remote`), separated by commas or spaces, each found through `<issuer>/.well-known/openid-configuration` ([`Issuer::discover`](crate::Issuer::discover)); needs `JWT_GUARD_AUDIENCE`. Without a key of its own, the manager only verifies. |
     /// | `JWT_GUARD_SIGNATURE_CACHE` | [`signature_cache`](Self::signature_cache): tokens remembered, `0` for none |
     /// | `JWT_GUARD_ISSUER`, `JWT_GUARD_AUDIENCE` | [`issuer`](Self::issuer), [`audience`](Self::audience) |
     /// | `JWT_GUARD_ACCESS_TTL`, `JWT_GUARD_REFRESH_TTL`, `JWT_GUARD_LEEWAY` | durations: `90`, `90s`, `15m`, `12h`, `30d` |
@@ -638,6 +686,7 @@ impl TokenManagerBuilder {
                 .find(|(s, _)| *s == setting)
                 .map_or(setting, |(_, var)| var)
         })?;
+        builder.issuers_from_env(&var)?;
         // Last: the store starts connecting once every other value is right.
         builder.store_from_env(&var)?;
         Ok(builder)
@@ -653,6 +702,51 @@ impl TokenManagerBuilder {
 }
 
 impl TokenManagerBuilder {
+    /// `JWT_GUARD_TRUSTED_ISSUERS`: issuers trusted through discovery.
+    fn issuers_from_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        const NAME: &str = "JWT_GUARD_TRUSTED_ISSUERS";
+        let Some(list) = var(NAME) else {
+            return Ok(());
+        };
+        #[cfg(feature = "remote")]
+        {
+            self.issuers = list
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|issuer| !issuer.is_empty())
+                .map(crate::Issuer::discover)
+                .collect();
+            // The issuers' own checks, under the variable's name.
+            let audience = self.audience.as_deref().ok_or_else(|| {
+                ConfigError::new(
+                    "JWT_GUARD_AUDIENCE",
+                    "required with JWT_GUARD_TRUSTED_ISSUERS: another issuer's token is \
+                     accepted only when its `aud` names this API",
+                )
+            })?;
+            crate::remote::Remote::new(
+                self.issuers.clone(),
+                Some(audience),
+                self.issuer.as_deref(),
+                0,
+                None,
+            )
+            .map_err(|e| ConfigError::new(NAME, e.reason().to_owned()))?;
+            Ok(())
+        }
+        #[cfg(not(feature = "remote"))]
+        {
+            let _ = list;
+            Err(ConfigError::new(
+                NAME,
+                "jwt-guard was built without its `remote` feature: enable it to trust other issuers",
+            ))
+        }
+    }
+
     /// `JWT_GUARD_REDIS_URL` and `JWT_GUARD_REDIS_MAX_STALENESS`: a Redis
     /// store, connecting in the background.
     #[cfg(feature = "redis")]

@@ -74,7 +74,13 @@ pub struct TokenManager {
 struct Inner {
     keys: Keys,
     /// Tokens whose asymmetric signature was verified already.
-    cache: Option<SignatureCache>,
+    cache: Option<Arc<SignatureCache>>,
+    /// Other issuers whose tokens are accepted.
+    #[cfg(feature = "remote")]
+    remote: Option<crate::remote::Remote>,
+    /// The longest an accepted access token may live, in seconds: this
+    /// manager's, or a trusted issuer's.
+    longest_access_ttl: u64,
     /// The registered-claim checks, and the lifetimes issuing is bound by.
     validation: Validation,
     locations: Vec<Location>,
@@ -120,13 +126,18 @@ impl TokenManager {
 
     /// Assembles a manager from settings `build` has checked and keys it
     /// has prepared.
-    pub(crate) fn from_builder(builder: TokenManagerBuilder, keys: Keys) -> Self {
-        let cache = (builder.signature_cache > 0
-            && keys
-                .verifying()
-                .iter()
-                .any(keys::VerifyingKey::is_asymmetric))
-        .then(|| SignatureCache::new(builder.signature_cache));
+    pub(crate) fn from_builder(
+        builder: TokenManagerBuilder,
+        keys: Keys,
+        cache: Option<Arc<SignatureCache>>,
+        #[cfg(feature = "remote")] remote: Option<crate::remote::Remote>,
+    ) -> Self {
+        #[cfg(feature = "remote")]
+        let remote_ttl = remote
+            .as_ref()
+            .map_or(0, crate::remote::Remote::longest_lifetime);
+        #[cfg(not(feature = "remote"))]
+        let remote_ttl = 0;
         let realm = builder
             .realm
             .or_else(|| builder.issuer.clone())
@@ -135,6 +146,9 @@ impl TokenManager {
             inner: Arc::new(Inner {
                 keys,
                 cache,
+                #[cfg(feature = "remote")]
+                remote,
+                longest_access_ttl: builder.access_ttl.as_secs().max(1).max(remote_ttl),
                 validation: Validation {
                     issuer: builder.issuer,
                     audience: builder.audience,
@@ -252,26 +266,56 @@ impl TokenManager {
             .and_then(|cache| cache.get(encoded, now));
         let token = match cached {
             Some(token) => token,
-            None => self.verify_signature(encoded, now)?,
+            None => self.verify_signature(encoded, now).await?,
         };
-        token.parsed().validate(&inner.validation, now, kind)?;
+        let validation = match token.parsed().origin {
+            None => &inner.validation,
+            #[cfg(feature = "remote")]
+            Some(origin) => inner
+                .remote
+                .as_ref()
+                .and_then(|remote| remote.validation(origin))
+                .ok_or(InvalidToken::Issuer)?,
+            #[cfg(not(feature = "remote"))]
+            Some(_) => return Err(InvalidToken::Issuer.into()),
+        };
+        token.parsed().validate(validation, now, kind)?;
         Ok(token)
     }
 
     /// Step 3 and the parsing of the claims: the signature, by the key the
-    /// header names; remembered when it was costly to check.
-    fn verify_signature(&self, encoded: &str, now: u64) -> Result<Token, AuthError> {
+    /// header names among the keys of the token's issuer (this manager's,
+    /// or the trusted issuer its `iss` names); remembered when it was
+    /// costly to check.
+    async fn verify_signature(&self, encoded: &str, now: u64) -> Result<Token, AuthError> {
         let inner = &*self.inner;
-        let generation = inner.cache.as_ref().map(SignatureCache::generation);
-        let (payload, key) = keys::verify(inner.keys.verifying(), encoded)?;
-        let token = Token::new(encoded, Claims::from_payload(payload)?);
+        let generation = inner.cache.as_ref().map(|cache| cache.generation());
+        #[cfg(feature = "remote")]
+        let (claims, asymmetric) = match inner
+            .remote
+            .as_ref()
+            .and_then(|remote| Some((remote, remote.issuer_of(encoded)?)))
+        {
+            Some((remote, origin)) => (remote.verify(origin, encoded).await?, true),
+            None => self.verify_own(encoded)?,
+        };
+        #[cfg(not(feature = "remote"))]
+        let (claims, asymmetric) = self.verify_own(encoded)?;
+        let token = Token::new(encoded, claims);
         if let (Some(cache), Some(generation)) = (&inner.cache, generation)
-            && key.is_asymmetric()
+            && asymmetric
         {
             let until = token.parsed().exp.saturating_add(inner.validation.leeway);
             cache.insert(&token, until, now, generation);
         }
         Ok(token)
+    }
+
+    /// A token of this manager's keys: its claims, and whether its key is
+    /// asymmetric.
+    fn verify_own(&self, encoded: &str) -> Result<(Claims, bool), InvalidToken> {
+        let (payload, key) = keys::verify(self.inner.keys.verifying(), encoded)?;
+        Ok((Claims::from_payload(payload)?, key.is_asymmetric()))
     }
 
     /// Stops accepting tokens signed by the key `kid`, now, in this
@@ -290,7 +334,7 @@ impl TokenManager {
     /// How many verified signatures the cache remembers (0 when it is off).
     #[doc(hidden)]
     pub fn cached_signatures(&self) -> usize {
-        self.inner.cache.as_ref().map_or(0, SignatureCache::len)
+        self.inner.cache.as_ref().map_or(0, |cache| cache.len())
     }
 
     /// Step 6: a revoked token, or a token of a subject or family revoked
@@ -330,14 +374,26 @@ impl TokenManager {
     /// How long past `from` the last token of `kind` issued by then may be
     /// accepted.
     fn horizon(&self, from: SystemTime, kind: TokenKind) -> SystemTime {
-        from + Duration::from_secs(self.inner.validation.lifetime(kind)) + self.grace()
+        let lifetime = match kind {
+            TokenKind::Access => self.inner.longest_access_ttl,
+            TokenKind::Refresh => self.inner.validation.refresh_ttl,
+        };
+        from + Duration::from_secs(lifetime) + self.grace()
     }
 
     /// Revokes this token until it would have expired (plus the leeway).
     ///
     /// # Errors
     /// When the revocation store fails: the token is then not revoked.
+    /// When the token has no `jti` (another issuer's may not): revoke its
+    /// subject instead.
     pub async fn revoke(&self, token: &Token) -> Result<(), StoreError> {
+        if token.jti().is_empty() {
+            // Another issuer's token without a `jti`: nothing names it alone.
+            return Err(StoreError::new(
+                "this token has no `jti`: revoke its subject (or family) instead",
+            ));
+        }
         let now = self.now();
         let until = token.expires_at() + Duration::from_secs(self.inner.validation.leeway);
         let access_until = match token.kind() {
