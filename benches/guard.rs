@@ -6,7 +6,14 @@
 //!   alone, against a bare `jsonwebtoken::decode` of the same token with its
 //!   key and validation prepared once;
 //! - `router/*`: a `#[require_token]` handler against an unguarded one,
-//!   through an axum Router.
+//!   through an axum Router;
+//! - `signature_cache_RS256/*`, `signature_cache_ES256/*`: `verify` with the
+//!   verified-signature cache off, on for a token seen once (`cold`: the
+//!   cache is emptied before each call, which costs more than the first
+//!   sight of a token does), and on for a repeated token (`warm`).
+//!
+//! Every other group verifies with the cache off: they measure the
+//! signature check itself.
 //!
 //! `cargo bench --bench guard`; see BENCHMARKS.md for results.
 
@@ -40,7 +47,7 @@ fn key(name: &str) -> Vec<u8> {
 }
 
 fn managers() -> Vec<(&'static str, TokenManager)> {
-    let b = || TokenManager::builder().issuer("bench");
+    let b = || TokenManager::builder().issuer("bench").signature_cache(0);
     vec![
         ("HS256", b().hs256(SECRET).build().unwrap()),
         (
@@ -213,5 +220,47 @@ fn router(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, issue, verify, decode_comparison, router);
+fn signature_cache(c: &mut Criterion) {
+    let rs = || {
+        TokenManager::builder()
+            .issuer("bench")
+            .rs256_pem(key("rsa-private"), key("rsa-public"))
+    };
+    let es = || {
+        TokenManager::builder()
+            .issuer("bench")
+            .es256_pem(key("ec256-private"), key("ec256-public"))
+    };
+    let pairs = [
+        ("RS256", rs().signature_cache(0), rs()),
+        ("ES256", es().signature_cache(0), es()),
+    ];
+    for (alg, off, on) in pairs {
+        let (off, on) = (off.build().unwrap(), on.build().unwrap());
+        let token = token(&on);
+        let mut group = c.benchmark_group(format!("signature_cache_{alg}"));
+        group.bench_function("off", |b| {
+            b.iter(|| now(off.verify(black_box(&token), TokenKind::Access)).unwrap());
+        });
+        group.bench_function("cold", |b| {
+            b.iter(|| {
+                on.forget_signatures();
+                now(on.verify(black_box(&token), TokenKind::Access)).unwrap()
+            });
+        });
+        group.bench_function("warm", |b| {
+            b.iter(|| now(on.verify(black_box(&token), TokenKind::Access)).unwrap());
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(
+    benches,
+    issue,
+    verify,
+    decode_comparison,
+    router,
+    signature_cache
+);
 criterion_main!(benches);

@@ -1,7 +1,10 @@
 //! HTTP load bench: server CPU per request of an unguarded handler, a
-//! `#[require_token]` handler (HS256 and RS256; with the `redis` feature
-//! also HS256 on the Redis store), and a hand-written `FromRequestParts`
-//! extractor over `jsonwebtoken`, measured side by side.
+//! `#[require_token]` handler (HS256; RS256 and ES256 with the
+//! verified-signature cache, as by default, and without it; with the
+//! `redis` feature also HS256 on the Redis store), and a hand-written
+//! `FromRequestParts` extractor over `jsonwebtoken`, measured side by side.
+//! Every request of a run sends the same token, as a client does between
+//! two refreshes.
 //!
 //! ```sh
 //! benches/load.sh --requests 20000 --rounds 3
@@ -45,6 +48,9 @@ const VARIANTS: &[&str] = &[
     #[cfg(feature = "redis")]
     "guard_hs256_redis",
     "guard_rs256",
+    "guard_rs256_nocache",
+    "guard_es256",
+    "guard_es256_nocache",
     "handwritten_hs256",
 ];
 const SERVER_LIFETIME: Duration = Duration::from_secs(120);
@@ -127,8 +133,21 @@ fn serve(variant: &str, redis: Option<&str>) -> Result<(), Box<dyn std::error::E
     runtime.block_on(async move {
         let b = || TokenManager::builder().issuer("bench");
         let manager = match variant {
+            // The same token on every request: with the verified-signature
+            // cache (the default), its signature is checked once.
             "guard_rs256" => b()
                 .rs256_pem(key("rsa-private"), key("rsa-public"))
+                .build()?,
+            "guard_rs256_nocache" => b()
+                .rs256_pem(key("rsa-private"), key("rsa-public"))
+                .signature_cache(0)
+                .build()?,
+            "guard_es256" => b()
+                .es256_pem(key("ec256-private"), key("ec256-public"))
+                .build()?,
+            "guard_es256_nocache" => b()
+                .es256_pem(key("ec256-private"), key("ec256-public"))
+                .signature_cache(0)
                 .build()?,
             #[cfg(feature = "redis")]
             "guard_hs256_redis" => {

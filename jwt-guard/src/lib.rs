@@ -55,11 +55,24 @@
 //! See [`require_token`] for every form of the attribute, and
 //! [`TokenManager`] for issuing, verifying and revoking tokens.
 //!
+//! # Keys
+//!
+//! A manager signs with one key and verifies with any number, chosen by
+//! `kid` ([`TokenManagerBuilder::verify_key_pem`]): keys rotate without
+//! refusing the tokens of the old one. It publishes its public keys
+//! ([`TokenManager::jwks`], [`TokenManager::jwks_router`]), remembers the
+//! asymmetric signatures it has verified
+//! ([`TokenManagerBuilder::signature_cache`]), and with the `remote`
+//! feature verifies the tokens of other issuers.
+//!
 //! # Features
 //!
 //! - `aws-lc-rs` (default): crypto through aws-lc-rs.
 //! - `rust-crypto`: pure-Rust crypto through the RustCrypto crates. When
 //!   both are enabled, aws-lc-rs is used.
+//! - `remote`: [`Issuer`], the tokens of other issuers (identity providers,
+//!   other services) trusted by their OIDC discovery document or JWK Set
+//!   URL, fetched with reqwest over rustls.
 //! - `redis`: [`RedisStore`], revocations shared by every instance through
 //!   Redis or Redis Cluster, with a local replica so guarded requests never
 //!   wait on Redis.
