@@ -98,6 +98,8 @@ struct Tenant {
     body: Option<Vec<u8>>,
     /// Never answers.
     hang: bool,
+    /// Answers after this long.
+    delay: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -217,7 +219,7 @@ async fn jwks(State((state, _)): State<IdpApp>, Path(tenant): Path<String>) -> R
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-    let (keys, cache_control, body, hang) = {
+    let (keys, cache_control, body, hang, delay) = {
         let tenants = state.tenants.lock().unwrap();
         let Some(t) = tenants.get(&tenant) else {
             return StatusCode::NOT_FOUND.into_response();
@@ -227,10 +229,14 @@ async fn jwks(State((state, _)): State<IdpApp>, Path(tenant): Path<String>) -> R
             t.cache_control.clone(),
             t.body.clone(),
             t.hang,
+            t.delay,
         )
     };
     if hang {
         tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -407,6 +413,7 @@ async fn keycloak_auth0_and_entra_tokens_verify_with_their_own_keys() {
 
     // What a handler reads: mapped claims, the issuer's own claims as they are.
     let token = manager.verify(&kc, TokenKind::Access).await.unwrap();
+    assert_eq!(token.trusted_issuer(), Some(keycloak.as_str()));
     assert_eq!(token.kind(), TokenKind::Access);
     assert!(!token.is_fresh());
     assert_eq!(token.sid(), Some("9c2f4a0e-8a3b-4f5e-bb1d-6d0e2a7c9f10"));
@@ -487,6 +494,11 @@ async fn no_key_of_one_issuer_verifies_another_issuers_token() {
     get_with(&app, "/me", mine.as_str())
         .await
         .assert_ok("carol");
+    let mine = manager
+        .verify(mine.as_str(), TokenKind::Access)
+        .await
+        .unwrap();
+    assert_eq!(mine.trusted_issuer(), None);
 }
 
 #[tokio::test]
@@ -572,6 +584,27 @@ async fn other_issuers_claims_are_mapped_not_trusted() {
             }
             .into(),
         ),
+        // An ID token without `typ` (Google's, Auth0's) says what it is by its hashes.
+        (
+            with(&|c| {
+                c.remove("typ");
+                c.insert("at_hash".into(), json!("HK6E_P6Dh8Y93mRNtsDB1Q"));
+            }),
+            InvalidToken::WrongKind {
+                expected: TokenKind::Access,
+            }
+            .into(),
+        ),
+        (
+            with(&|c| {
+                c.remove("typ");
+                c.insert("c_hash".into(), json!("LDktKdoQak3Pk0cnXxCltA"));
+            }),
+            InvalidToken::WrongKind {
+                expected: TokenKind::Access,
+            }
+            .into(),
+        ),
         // A claim given twice is refused, as in the manager's own tokens.
         (
             {
@@ -596,6 +629,8 @@ async fn other_issuers_claims_are_mapped_not_trusted() {
     for (token, expected) in cases {
         refused(&get_with(&app, "/me", &token).await, expected);
     }
+    // Validly signed but refused: none of them is remembered.
+    assert_eq!(manager.cached_signatures(), 0);
     // `fresh` never holds, whatever the token says; no refresh guard takes it.
     let claims_fresh = with(&|c| {
         c.insert("fresh".into(), json!(true));
@@ -849,7 +884,9 @@ async fn an_issuer_is_untrusted_input() {
         json!({ "kty": "oct", "kid": "hmac", "k": b64(b"a shared secret of 32 bytes!!!!!") });
     let none = json!({ "kty": "RSA", "kid": "none", "alg": "none", "n": "AQAB", "e": "AQAB" });
     idp.tenant("kc", |t| {
-        t.keys = vec![small, wrong_alg, enc, private, hmac, none, good]
+        t.keys = vec![small, wrong_alg, enc, private, hmac, none, good];
+        // A max-age no clock can add: keys are refreshed within a day anyway.
+        t.cache_control = Some("max-age=9000000000000000000".into());
     });
     let iss = idp.issuer("kc");
     let manager = verifier()
@@ -962,7 +999,15 @@ fn issuers_are_checked_at_build() {
                 Issuer::discover("https://idp.example").refetch_interval(Duration::from_millis(10)),
             ),
             "trust_issuer",
-            "refetch_interval must be at least 100 ms",
+            "refetch_interval must be between 100 ms and 1 hour",
+        ),
+        (
+            verifier().trust_issuer(
+                Issuer::discover("https://idp.example")
+                    .refetch_interval(Duration::from_secs(86_401)),
+            ),
+            "trust_issuer",
+            "refetch_interval must be between 100 ms and 1 hour",
         ),
         (
             verifier().trust_issuer(
@@ -1081,4 +1126,61 @@ async fn another_jwt_guard_service_is_an_issuer_too() {
         },
     );
     server.abort();
+}
+
+#[tokio::test]
+async fn a_request_dropped_mid_fetch_leaves_the_keys_fetched() {
+    let idp = Idp::start().await;
+    idp.publish("kc", &[&RSA_A]);
+    idp.tenant("kc", |t| t.delay = Some(Duration::from_millis(300)));
+    let iss = idp.issuer("kc");
+    let manager = verifier()
+        .trust_issuer(
+            Issuer::jwks(&iss, idp.jwks_url("kc")).refetch_interval(Duration::from_secs(60)),
+        )
+        .build()
+        .unwrap();
+    let app = app(&manager);
+    let token = RSA_A.sign(&keycloak_claims(&iss, "x"));
+    // A client that gives up (or a timeout layer) drops the request while
+    // the keys are being fetched.
+    let dropped =
+        tokio::time::timeout(Duration::from_millis(50), get_with(&app, "/me", &token)).await;
+    assert!(
+        dropped.is_err(),
+        "the request was still waiting for the keys"
+    );
+    // The fetch goes on without it: within the interval, which forbids a
+    // second fetch, the keys are there.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    get_with(&app, "/me", &token)
+        .await
+        .assert_ok("f47ac10b-58cc-4372-a567-0e02b2c3d479");
+    assert_eq!(idp.jwks_fetches(), 1);
+}
+
+#[tokio::test]
+async fn a_family_revocation_outlives_a_longer_lived_token_of_another_issuer() {
+    let idp = Idp::start().await;
+    idp.publish("kc", &[&RSA_A]);
+    let iss = idp.issuer("kc");
+    let clock = TestClock::new();
+    let manager = verifier()
+        .clock(clock.clone())
+        .refresh_ttl(Duration::from_secs(3600))
+        .access_ttl(Duration::from_secs(600))
+        .trust_issuer(Issuer::discover(&iss))
+        .build()
+        .unwrap();
+    let app = app(&manager);
+    let mut claims = keycloak_claims(&iss, "x");
+    claims["exp"] = json!(now() + 20 * 3600);
+    let token = RSA_A.sign(&claims);
+    let verified = manager.verify(&token, TokenKind::Access).await.unwrap();
+    manager.revoke_family(&verified).await.unwrap();
+    refused(&get_with(&app, "/me", &token).await, InvalidToken::Revoked);
+    // Past the manager's own lifetimes, the issuer's token still lives, and
+    // so does its revocation.
+    clock.advance(Duration::from_secs(2 * 3600));
+    refused(&get_with(&app, "/me", &token).await, InvalidToken::Revoked);
 }

@@ -3,6 +3,7 @@
 //! validated ([`Claims::validate`]: time, `iss`, `aud`, kind).
 
 use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -179,13 +180,16 @@ impl Claims {
     /// library's claims: it is an access token, never fresh; `jti` is
     /// optional; `scope` may be a string or an array, and `scp` (either
     /// form) stands in for a missing `scope`. A refresh or ID token of the
-    /// issuer (`type` `refresh`, or a `typ` claim other than `Bearer`) is
-    /// refused.
+    /// issuer (`type` `refresh`, a `typ` claim other than `Bearer`, an
+    /// `at_hash` or `c_hash`) is refused.
     #[cfg(feature = "remote")]
     pub(crate) fn from_remote_payload(payload: &str, origin: usize) -> Result<Self, InvalidToken> {
         let mut claims = Self::read(payload, ClaimsVisitor { remote: true })?;
         let typ = claims.extra.get("typ");
+        // An ID token (its `at_hash` or `c_hash` say so) is no access token.
+        let id_token = claims.extra.contains_key("at_hash") || claims.extra.contains_key("c_hash");
         if claims.kind == TokenKind::Refresh
+            || id_token
             || typ.is_some_and(|typ| {
                 !typ.as_str()
                     .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
@@ -441,6 +445,17 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
             origin: None,
         })
     }
+}
+
+/// The longest token lifetime accepted: a year (of 366 days). A revoked
+/// subject is remembered for as long as its tokens can live, so every
+/// lifetime is bounded.
+pub(crate) const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Milliseconds since the epoch (0 before it, saturating far after).
+pub(crate) fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The latest date a token may carry: 9999-12-31T23:59:59Z. A later `exp`

@@ -2,7 +2,7 @@
 //! the set of keys that verify, chosen by `kid`, each prepared once at build
 //! time) and the strict reading of a compact JWS: size bounds, header,
 //! algorithm, signature. [`jwk`] publishes the public keys and reads other
-//! issuers'; [`cache`] remembers signatures already verified.
+//! issuers'.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -17,7 +17,6 @@ use serde_json::{Map, Value};
 
 use crate::error::{ConfigError, InvalidToken, IssueError};
 
-pub(crate) mod cache;
 pub(crate) mod jwk;
 
 #[cfg(feature = "aws-lc-rs")]
@@ -281,7 +280,8 @@ fn signing_key(
 ) -> Result<(SigningKey, VerifyingKey), ConfigError> {
     let bad = |reason: String| ConfigError::new(spec.setting, reason);
     let encoding = match (&spec.material, spec.alg) {
-        (Material::Secret(secret), alg) if is_hmac(alg) => EncodingKey::from_secret(secret),
+        // Whether the algorithm takes a secret is `decoding_key`'s to say.
+        (Material::Secret(secret), _) => EncodingKey::from_secret(secret),
         (Material::Pem { private, .. }, alg) => {
             let pem_err = |e: jsonwebtoken::errors::Error| {
                 bad(format!(
@@ -293,12 +293,8 @@ fn signing_key(
                 "RSA" => EncodingKey::from_rsa_pem(private).map_err(pem_err)?,
                 "EC" => EncodingKey::from_ec_pem(private).map_err(pem_err)?,
                 "Ed25519" => EncodingKey::from_ed_pem(private).map_err(pem_err)?,
-                "HMAC" => return Err(bad("HMAC takes a secret, not a PEM key".into())),
                 _ => return Err(bad("unsupported algorithm".into())),
             }
-        }
-        (Material::Secret(_), alg) => {
-            return Err(bad(format!("{} takes a PEM key pair", alg_name(alg))));
         }
         (Material::Public(_), _) => return Err(bad("a public key alone cannot sign".into())),
     };

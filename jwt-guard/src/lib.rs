@@ -96,6 +96,8 @@ extern crate self as jwt_guard;
 // One module per concern, each using only the modules above it, in the
 // order a request meets them.
 
+/// Step 3's shortcut: the tokens whose asymmetric signature was verified.
+mod cache;
 /// Steps 4–5: the strict claims parser and their validation (time, `iss`,
 /// `aud`, kind).
 mod claims;
@@ -105,7 +107,8 @@ mod error;
 /// The request pipeline: runs steps 1–10 (step 7, freshness, included),
 /// holds every extractor, and builds and logs every refusal.
 mod guard;
-/// Step 3: keys and algorithms, the compact-JWS reader, signing and verifying.
+/// Step 3: key sets chosen by `kid`, algorithms, the compact-JWS reader,
+/// signing and verifying, and JSON Web Keys.
 mod keys;
 /// `TokenKind`: access or refresh, the vocabulary of every layer below.
 mod kind;

@@ -20,9 +20,9 @@ use reqwest::Url;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
+use crate::cache::SignatureCache;
 use crate::claims::{Claims, Validation};
 use crate::error::{AuthError, ConfigError, InvalidToken};
-use crate::keys::cache::SignatureCache;
 use crate::keys::{self, VerifyingKey, jwk};
 
 /// The largest discovery document or JWK Set read.
@@ -175,7 +175,7 @@ struct State {
     /// another's fetch uses its result instead of fetching again.
     fetches: AtomicU64,
     /// One fetch at a time.
-    flight: tokio::sync::Mutex<()>,
+    flight: Arc<tokio::sync::Mutex<()>>,
     /// When the last fetch started.
     last_fetch: Mutex<Option<Instant>>,
     /// When the keys are to be refreshed next.
@@ -223,15 +223,17 @@ impl Remote {
             {
                 return Err(bad(format!("`{}` is trusted twice", config.issuer)));
             }
-            if config.refetch_interval < Duration::from_millis(100) {
-                return Err(bad("refetch_interval must be at least 100 ms".into()));
+            if !(Duration::from_millis(100)..=Duration::from_secs(3600))
+                .contains(&config.refetch_interval)
+            {
+                return Err(bad(
+                    "refetch_interval must be between 100 ms and 1 hour".into()
+                ));
             }
             if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&config.timeout) {
                 return Err(bad("timeout must be between 100 ms and 60 s".into()));
             }
-            if config.max_lifetime.is_zero()
-                || config.max_lifetime > crate::manager::builder::MAX_TTL
-            {
+            if config.max_lifetime.is_zero() || config.max_lifetime > crate::claims::MAX_TTL {
                 return Err(bad(
                     "max_token_lifetime must be between 1 s and 366 days".into()
                 ));
@@ -258,7 +260,7 @@ impl Remote {
                 keys: RwLock::default(),
                 loaded: AtomicBool::new(false),
                 fetches: AtomicU64::new(0),
-                flight: tokio::sync::Mutex::new(()),
+                flight: Arc::default(),
                 last_fetch: Mutex::new(None),
                 due: Mutex::new(None),
                 refresher: AtomicBool::new(false),
@@ -332,9 +334,22 @@ impl State {
     /// Fetches the keys again for a token whose `kid` they lack, unless
     /// another request fetched them since `seen` (its result stands) or
     /// the last fetch is more recent than the refetch interval.
+    ///
+    /// The request waits at most one fetch timeout in all: for the fetch in
+    /// progress, or for its own.
     async fn fetch_for_unknown_kid(self: &Arc<Self>, seen: u64) {
-        let wait = tokio::time::timeout(self.config.timeout, self.flight.lock()).await;
-        let Ok(_flight) = wait else { return };
+        let deadline = Instant::now() + self.config.timeout;
+        let flight = match Arc::clone(&self.flight).try_lock_owned() {
+            Ok(idle) => idle,
+            // A fetch is in progress: its result is what this request needs.
+            Err(_) => {
+                let busy = Arc::clone(&self.flight).lock_owned();
+                let Ok(guard) = tokio::time::timeout_at(deadline, busy).await else {
+                    return;
+                };
+                guard
+            }
+        };
         if self.fetches.load(Ordering::Acquire) != seen {
             return;
         }
@@ -346,7 +361,15 @@ impl State {
         if recent {
             return;
         }
-        self.fetch().await;
+        // On a task of its own: a request dropped meanwhile (its client
+        // gone, a timeout layer) does not leave the keys half fetched
+        // while the interval forbids another fetch.
+        let state = Arc::clone(self);
+        let fetch = tokio::spawn(async move {
+            let _flight = flight;
+            state.fetch().await;
+        });
+        let _ = tokio::time::timeout_at(deadline, fetch).await;
     }
 
     /// One fetch (the caller holds `flight`), which also sets when the
@@ -357,7 +380,14 @@ impl State {
             .last_fetch
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(started);
-        let result = self.fetch_keys().await;
+        let result = tokio::time::timeout(self.config.timeout, self.fetch_keys())
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "no keys within the timeout of {:?}",
+                    self.config.timeout
+                ))
+            });
         self.fetches.fetch_add(1, Ordering::AcqRel);
         let next = match result {
             Ok((keys, max_age)) => {
@@ -365,7 +395,7 @@ impl State {
                 self.start_refresher();
                 // Refreshed well before the issuer says they may change.
                 max_age
-                    .map_or(DEFAULT_REFRESH, |age| age * 3 / 4)
+                    .map_or(DEFAULT_REFRESH, |age| age / 4 * 3)
                     .clamp(self.config.refetch_interval, MAX_REFRESH)
             }
             Err(error) => {
@@ -462,6 +492,15 @@ impl State {
                     .and_then(Value::as_str)
                     .ok_or("the discovery document has no `jwks_uri`")?;
                 let url = check_url(jwks_uri)?;
+                // Plain HTTP only from an issuer on plain HTTP (loopback):
+                // an https issuer's document never downgrades its keys.
+                if url.scheme() != "https"
+                    && !discovery_url(&self.config.issuer).starts_with("http://")
+                {
+                    return Err(format!(
+                        "the discovery document's jwks_uri `{jwks_uri}` is not https://"
+                    ));
+                }
                 *self.jwks_url.lock().unwrap_or_else(PoisonError::into_inner) = Some(url.clone());
                 url
             }

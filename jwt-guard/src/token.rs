@@ -51,6 +51,13 @@ impl Token {
         }
     }
 
+    /// Whether `other` is this very token (a clone of it), not one parsed
+    /// again from the same bytes.
+    #[cfg(test)]
+    pub(crate) fn is_same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     pub(crate) fn parsed(&self) -> &Claims {
         &self.inner.claims
     }
@@ -91,6 +98,19 @@ impl Token {
             (None, TokenKind::Refresh) => Some(&claims.jti),
             (None, TokenKind::Access) => None,
         }
+    }
+
+    /// The issuer whose keys verified this token, when it is a
+    /// [trusted issuer](crate::TokenManagerBuilder::trust_issuer) and not
+    /// the manager itself: its `iss`.
+    ///
+    /// A `sub` is unique only within its issuer. A manager that trusts
+    /// several issuers, or one issuer besides its own accounts, should key
+    /// its users by issuer and subject, not by `sub` alone.
+    #[must_use]
+    pub fn trusted_issuer(&self) -> Option<&str> {
+        let claims = self.parsed();
+        claims.origin.and(claims.iss.as_deref())
     }
 
     /// Access or refresh (`type`).

@@ -154,6 +154,11 @@ async fn rotating_keeps_old_tokens_until_the_old_key_goes() {
         .await
         .refused(InvalidToken::UnknownKey, &[]);
     get_with(&app, "/me", new.as_str()).await.assert_ok("alice");
+    assert_eq!(
+        after.cached_signatures(),
+        1,
+        "remembered again after the clear"
+    );
     // And it leaves the published set.
     let kids: Vec<_> = after.jwks()["keys"]
         .as_array()

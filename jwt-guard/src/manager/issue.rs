@@ -17,7 +17,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::{NoContext, Timestamp, Uuid};
 
-use super::{TokenManager, unix_ms};
+use super::TokenManager;
+use crate::claims::unix_ms;
 use crate::claims::{RESERVED, Scope};
 use crate::error::IssueError;
 use crate::kind::TokenKind;

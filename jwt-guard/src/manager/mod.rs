@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::claims::{Claims, Validation};
+use crate::cache::SignatureCache;
+use crate::claims::{Claims, Validation, unix_ms};
 use crate::error::IssueError;
 use crate::error::{AuthError, ConfigError, InvalidToken, StoreError};
-use crate::keys::cache::SignatureCache;
 use crate::keys::{self, Keys};
 use crate::kind::TokenKind;
 use crate::revocation::{MemoryStore, Revocation, RevocationStore, Rotation, Target, TokenStatus};
@@ -101,12 +101,6 @@ struct Inner {
 }
 
 static GLOBAL: OnceLock<TokenManager> = OnceLock::new();
-
-/// Milliseconds since the epoch (0 before it, saturating far after).
-pub(crate) fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
 
 impl TokenManager {
     /// A builder with every default (see [`TokenManagerBuilder`]).
@@ -264,9 +258,9 @@ impl TokenManager {
             .cache
             .as_ref()
             .and_then(|cache| cache.get(encoded, now));
-        let token = match cached {
-            Some(token) => token,
-            None => self.verify_signature(encoded, now).await?,
+        let (token, remember) = match cached {
+            Some(token) => (token, None),
+            None => self.verify_signature(encoded).await?,
         };
         let validation = match token.parsed().origin {
             None => &inner.validation,
@@ -280,14 +274,19 @@ impl TokenManager {
             Some(_) => return Err(InvalidToken::Issuer.into()),
         };
         token.parsed().validate(validation, now, kind)?;
+        // Remembered once valid: a token refused for its claims takes no room.
+        if let (Some(cache), Some(generation)) = (&inner.cache, remember) {
+            let until = token.parsed().exp.saturating_add(validation.leeway);
+            cache.insert(&token, until, now, generation);
+        }
         Ok(token)
     }
 
     /// Step 3 and the parsing of the claims: the signature, by the key the
     /// header names among the keys of the token's issuer (this manager's,
-    /// or the trusted issuer its `iss` names); remembered when it was
-    /// costly to check.
-    async fn verify_signature(&self, encoded: &str, now: u64) -> Result<Token, AuthError> {
+    /// or the trusted issuer its `iss` names), with the cache's generation
+    /// read before the check when the token is worth remembering.
+    async fn verify_signature(&self, encoded: &str) -> Result<(Token, Option<u64>), AuthError> {
         let inner = &*self.inner;
         let generation = inner.cache.as_ref().map(|cache| cache.generation());
         #[cfg(feature = "remote")]
@@ -301,14 +300,8 @@ impl TokenManager {
         };
         #[cfg(not(feature = "remote"))]
         let (claims, asymmetric) = self.verify_own(encoded)?;
-        let token = Token::new(encoded, claims);
-        if let (Some(cache), Some(generation)) = (&inner.cache, generation)
-            && asymmetric
-        {
-            let until = token.parsed().exp.saturating_add(inner.validation.leeway);
-            cache.insert(&token, until, now, generation);
-        }
-        Ok(token)
+        let remember = generation.filter(|_| asymmetric);
+        Ok((Token::new(encoded, claims), remember))
     }
 
     /// A token of this manager's keys: its claims, and whether its key is
@@ -457,8 +450,11 @@ impl TokenManager {
         };
         let now = self.now();
         // Every token of the family was issued by now, so expires by then
-        // (a verified token's lifetime is at most the manager's).
-        let until = self.horizon(now, TokenKind::Refresh);
+        // (a verified token's lifetime is at most the manager's, or a
+        // trusted issuer's for an access token).
+        let until = self
+            .horizon(now, TokenKind::Refresh)
+            .max(self.horizon(now, TokenKind::Access));
         let target = Target::Family {
             sid,
             sub: token.sub(),

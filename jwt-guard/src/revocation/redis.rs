@@ -31,9 +31,9 @@ use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Client, Cmd, RedisFuture, RedisResult, Script, Value};
 
 use super::{MemoryStore, Revocation, RevocationStore, Rotation, StoreFuture, Target, TokenStatus};
+use crate::claims::unix_ms;
 use crate::error::{ConfigError, StoreError};
 use crate::kind::TokenKind;
-use crate::manager::unix_ms;
 use crate::token::Token;
 
 /// The default bound on how stale the replica may be before guarded

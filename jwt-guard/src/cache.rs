@@ -112,7 +112,7 @@ impl SignatureCache {
         if self.generation.load(Ordering::SeqCst) != generation {
             return;
         }
-        if map.len() >= self.per_shard && !map.contains_key(&hash) {
+        if map.len() >= self.per_shard {
             map.retain(|_, entry| now < entry.until);
             if map.len() >= self.per_shard {
                 // Full of live tokens: the one that expires first goes.
@@ -167,5 +167,94 @@ impl Hasher for Identity {
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+    use crate::claims::Claims;
+
+    /// A token of `sub` (its bytes are all the cache looks at).
+    fn token(sub: &str) -> Token {
+        let payload = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"sub":"{sub}","jti":"j","iat":1,"exp":2,"type":"access"}}"#
+        ));
+        let claims = Claims::from_payload(&payload).unwrap();
+        Token::new(&format!("h.{payload}.s"), claims)
+    }
+
+    fn shard_of(cache: &SignatureCache, token: &Token) -> usize {
+        let hash = cache.hasher.hash_one(token.as_str().as_bytes());
+        ((hash >> 32) as usize) % SHARDS
+    }
+
+    /// `count` tokens that fall in one shard of `cache`.
+    fn same_shard(cache: &SignatureCache, count: usize) -> Vec<Token> {
+        let first = token("t0");
+        let shard = shard_of(cache, &first);
+        let mut tokens = vec![first];
+        for i in 1.. {
+            if tokens.len() == count {
+                break;
+            }
+            let next = token(&format!("t{i}"));
+            if shard_of(cache, &next) == shard {
+                tokens.push(next);
+            }
+        }
+        tokens
+    }
+
+    #[test]
+    fn hits_only_the_same_bytes_until_they_expire() {
+        let cache = SignatureCache::new(100);
+        let alice = token("alice");
+        cache.insert(&alice, 10, 0, cache.generation());
+        let hit = cache.get(alice.as_str(), 9).unwrap();
+        assert!(hit.is_same(&alice));
+        assert!(cache.get(token("alicf").as_str(), 9).is_none());
+        assert!(cache.get(&format!("{}x", alice.as_str()), 9).is_none());
+        // At `until`, forgotten.
+        assert!(cache.get(alice.as_str(), 10).is_none());
+        assert_eq!(cache.len(), 0);
+        // Already past: never stored.
+        cache.insert(&alice, 10, 10, cache.generation());
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn a_clear_wins_over_a_verification_that_began_before_it() {
+        let cache = SignatureCache::new(100);
+        let before = cache.generation();
+        cache.insert(&token("a"), 10, 0, before);
+        cache.clear();
+        assert_eq!(cache.len(), 0);
+        cache.insert(&token("b"), 10, 0, before);
+        assert_eq!(cache.len(), 0, "verified with keys that changed since");
+        cache.insert(&token("b"), 10, 0, cache.generation());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_full_shard_drops_expired_tokens_then_the_first_to_expire() {
+        // Two tokens per shard.
+        let cache = SignatureCache::new(2 * SHARDS);
+        let [a, b, c, d] = <[Token; 4]>::try_from(same_shard(&cache, 4)).unwrap();
+        cache.insert(&a, 20, 0, 0);
+        cache.insert(&b, 30, 0, 0);
+        // Full of live tokens: `a`, the first to expire, goes.
+        cache.insert(&c, 40, 5, 0);
+        assert!(cache.get(a.as_str(), 5).is_none());
+        assert!(cache.get(b.as_str(), 5).is_some());
+        assert!(cache.get(c.as_str(), 5).is_some());
+        // At 30 `b` has expired: it goes, and `c` stays.
+        cache.insert(&d, 50, 30, 0);
+        assert!(cache.get(c.as_str(), 30).is_some());
+        assert!(cache.get(d.as_str(), 30).is_some());
+        assert_eq!(cache.len(), 2);
     }
 }
