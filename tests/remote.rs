@@ -57,6 +57,11 @@ const EC_A: IdpKey = IdpKey {
     alg: Algorithm::ES256,
     private: "ec256-private",
 };
+const ED_A: IdpKey = IdpKey {
+    kid: "ed-a",
+    alg: Algorithm::EdDSA,
+    private: "ed25519-private",
+};
 const EC_B: IdpKey = IdpKey {
     kid: "ec-b",
     alg: Algorithm::ES256,
@@ -67,6 +72,7 @@ impl IdpKey {
     fn encoding(&self) -> EncodingKey {
         match self.alg {
             Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem(self.private)).unwrap(),
+            Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem(self.private)).unwrap(),
             _ => EncodingKey::from_ec_pem(&pem(self.private)).unwrap(),
         }
     }
@@ -422,6 +428,13 @@ async fn keycloak_auth0_and_entra_tokens_verify_with_their_own_keys() {
         token.claim::<Value>("realm_access").unwrap()["roles"][2],
         "writer"
     );
+    let debug = format!("{manager:?}");
+    assert!(
+        debug.contains(&format!(
+            "trusted_issuers: [{keycloak:?}, {auth0:?}, {entra:?}]"
+        )),
+        "{debug}"
+    );
     let ms_token = manager.verify(&ms, TokenKind::Access).await.unwrap();
     assert_eq!(ms_token.jti(), "");
     assert!(ms_token.scope().unwrap().contains("posts:read"));
@@ -726,13 +739,18 @@ async fn keys_rotate_at_the_issuer() {
     get_with(&app, "/me", &newer)
         .await
         .assert_ok("f47ac10b-58cc-4372-a567-0e02b2c3d479");
-    let fetched = idp.jwks_fetches();
     // RSA_A's key went: the cache was emptied (and the token verified
     // while the keys changed is not remembered).
     assert_eq!(manager.cached_signatures(), 0);
     refused(&get_with(&app, "/me", &old).await, InvalidToken::UnknownKey);
     // Later refreshes come by themselves, without any request.
+    let fetched = idp.jwks_fetches();
     eventually("a background refresh", || idp.jwks_fetches() > fetched).await;
+    let fetched = idp.jwks_fetches();
+    eventually("another background refresh", || {
+        idp.jwks_fetches() > fetched
+    })
+    .await;
     get_with(&app, "/me", &new)
         .await
         .assert_ok("f47ac10b-58cc-4372-a567-0e02b2c3d479");
@@ -883,8 +901,33 @@ async fn an_issuer_is_untrusted_input() {
     let hmac =
         json!({ "kty": "oct", "kid": "hmac", "k": b64(b"a shared secret of 32 bytes!!!!!") });
     let none = json!({ "kty": "RSA", "kid": "none", "alg": "none", "n": "AQAB", "e": "AQAB" });
+    let x25519 = json!({ "kty": "OKP", "crv": "X25519", "kid": "x25519", "x": ED_A.jwk()["x"] });
+    let mut ed_as_es = IdpKey {
+        kid: "ed-as-es",
+        ..ED_A
+    }
+    .jwk();
+    ed_as_es["alg"] = json!("ES256");
+    let mut short_point = IdpKey {
+        kid: "short-point",
+        ..EC_B
+    }
+    .jwk();
+    short_point["y"] = json!(b64([7u8; 31]));
     idp.tenant("kc", |t| {
-        t.keys = vec![small, wrong_alg, enc, private, hmac, none, good];
+        t.keys = vec![
+            small,
+            wrong_alg,
+            enc,
+            private,
+            hmac,
+            none,
+            x25519,
+            ed_as_es,
+            short_point,
+            good,
+            ED_A.jwk(),
+        ];
         // A max-age no clock can add: keys are refreshed within a day anyway.
         t.cache_control = Some("max-age=9000000000000000000".into());
     });
@@ -902,10 +945,25 @@ async fn an_issuer_is_untrusted_input() {
         .into_iter()
         .filter(|l| l.contains("key of a trusted issuer skipped") && l.contains(&iss))
         .collect();
-    assert_eq!(skipped.len(), 6, "{skipped:#?}");
-    for kid in ["small", "wrong-alg", "enc", "private", "hmac", "none"] {
+    assert_eq!(skipped.len(), 9, "{skipped:#?}");
+    let kids = [
+        "small",
+        "wrong-alg",
+        "enc",
+        "private",
+        "hmac",
+        "none",
+        "x25519",
+        "ed-as-es",
+        "short-point",
+    ];
+    for kid in kids {
         assert!(skipped.iter().any(|l| l.contains(&format!("kid=\"{kid}\"")) || l.contains(&format!("kid={kid}"))), "{kid}: {skipped:#?}");
     }
+    // The Ed25519 key of the set verifies EdDSA tokens.
+    get_with(&app, "/me", &ED_A.sign(&keycloak_claims(&iss, "x")))
+        .await
+        .assert_ok("f47ac10b-58cc-4372-a567-0e02b2c3d479");
 
     // A discovery document naming another issuer is refused (OIDC
     // Discovery §4.3): nothing is fetched from its jwks_uri.
@@ -950,6 +1008,45 @@ async fn an_issuer_is_untrusted_input() {
         .await;
         reply.assert_refused(REALM, AuthError::IssuerUnavailable, &[]);
     }
+
+    // Too large a set sent in chunks, with no length announced: the cap
+    // holds as it arrives.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/keys", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request).await.unwrap();
+        let mut response = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+            transfer-encoding: chunked\r\n\r\n"
+            .to_vec();
+        for _ in 0..20 {
+            response.extend_from_slice(format!("{:x}\r\n", 16 * 1024).as_bytes());
+            response.extend_from_slice(&[b' '; 16 * 1024]);
+            response.extend_from_slice(b"\r\n");
+        }
+        response.extend_from_slice(b"0\r\n\r\n");
+        let _ = stream.write_all(&response).await;
+    });
+    let iss = "http://127.0.0.1/chunked";
+    let manager = verifier()
+        .trust_issuer(Issuer::jwks(iss, url))
+        .build()
+        .unwrap();
+    let reply = get_with(
+        &app_of(&manager),
+        "/me",
+        &RSA_A.sign(&keycloak_claims(iss, "x")),
+    )
+    .await;
+    reply.assert_refused(REALM, AuthError::IssuerUnavailable, &[]);
+    let log = reply.log.unwrap();
+    assert!(
+        log.iter().any(|l| l.contains("larger than 262144 bytes")),
+        "{log:#?}"
+    );
+    server.abort();
 }
 
 fn app_of(manager: &TokenManager) -> Router {
@@ -1017,6 +1114,13 @@ fn issuers_are_checked_at_build() {
             "timeout must be between 100 ms and 60 s",
         ),
     ];
+    let issuer = Issuer::discover("https://idp.example/realms/a").timeout(Duration::from_secs(2));
+    assert_eq!(issuer.issuer(), "https://idp.example/realms/a");
+    assert_eq!(
+        format!("{issuer:?}"),
+        "Issuer { issuer: \"https://idp.example/realms/a\", jwks_url: None, \
+         refetch_interval: 30s, timeout: 2s, max_lifetime: 86400s }"
+    );
     for (builder, setting, needle) in cases {
         let err: ConfigError = builder.build().unwrap_err();
         assert_eq!(err.setting(), setting, "{err}");
@@ -1129,6 +1233,37 @@ async fn another_jwt_guard_service_is_an_issuer_too() {
 }
 
 #[tokio::test]
+async fn a_key_replaced_under_its_kid_is_forgotten_by_the_cache() {
+    let idp = Idp::start().await;
+    let before = IdpKey { kid: "k", ..RSA_A };
+    let after = IdpKey { kid: "k", ..RSA_B };
+    idp.publish("kc", &[&before]);
+    let iss = idp.issuer("kc");
+    let manager = verifier()
+        .trust_issuer(Issuer::discover(&iss).refetch_interval(Duration::from_millis(200)))
+        .build()
+        .unwrap();
+    let app = app(&manager);
+    let old = before.sign(&keycloak_claims(&iss, "x"));
+    get_with(&app, "/me", &old)
+        .await
+        .assert_ok("f47ac10b-58cc-4372-a567-0e02b2c3d479");
+    assert_eq!(manager.cached_signatures(), 1);
+    // The issuer puts another key under the same kid; a token naming a
+    // kid not yet known fetches the set again.
+    idp.publish("kc", &[&after, &EC_A]);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    get_with(&app, "/me", &EC_A.sign(&keycloak_claims(&iss, "x")))
+        .await
+        .assert_ok("f47ac10b-58cc-4372-a567-0e02b2c3d479");
+    // The old key's token is not served from the cache: `k` is another key now.
+    refused(&get_with(&app, "/me", &old).await, InvalidToken::Signature);
+    get_with(&app, "/me", &after.sign(&keycloak_claims(&iss, "x")))
+        .await
+        .assert_ok("f47ac10b-58cc-4372-a567-0e02b2c3d479");
+}
+
+#[tokio::test]
 async fn a_request_dropped_mid_fetch_leaves_the_keys_fetched() {
     let idp = Idp::start().await;
     idp.publish("kc", &[&RSA_A]);
@@ -1182,5 +1317,9 @@ async fn a_family_revocation_outlives_a_longer_lived_token_of_another_issuer() {
     // Past the manager's own lifetimes, the issuer's token still lives, and
     // so does its revocation.
     clock.advance(Duration::from_secs(2 * 3600));
+    // (The in-memory store forgets expired entries as later ones arrive.)
+    for other in ["bob", "carol", "dave"] {
+        manager.revoke_subject(other).await.unwrap();
+    }
     refused(&get_with(&app, "/me", &token).await, InvalidToken::Revoked);
 }

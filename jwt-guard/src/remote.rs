@@ -147,7 +147,8 @@ fn check_url(url: &str) -> Result<Url, String> {
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
     match parsed.scheme() {
-        "https" if !host.is_empty() => Ok(parsed),
+        // (A URL of a special scheme always has a host.)
+        "https" => Ok(parsed),
         "http" if loopback => Ok(parsed),
         _ => Err(format!(
             "`{url}` must be an https:// URL (http:// only on loopback addresses)"
@@ -317,6 +318,19 @@ impl Remote {
         let (payload, _) = keys::verify(&keys, token)?;
         Ok(Claims::from_remote_payload(payload, origin)?)
     }
+}
+
+/// The `jwks_uri` of `issuer`'s discovery document, checked as a
+/// configured URL is; plain HTTP only from an issuer on plain HTTP
+/// (loopback): an https issuer's document never downgrades its keys.
+fn discovered_jwks_url(issuer: &str, jwks_uri: &str) -> Result<Url, String> {
+    let url = check_url(jwks_uri)?;
+    if url.scheme() != "https" && !discovery_url(issuer).starts_with("http://") {
+        return Err(format!(
+            "the discovery document's jwks_uri `{jwks_uri}` is not https://"
+        ));
+    }
+    Ok(url)
 }
 
 fn discovery_url(issuer: &str) -> String {
@@ -491,16 +505,7 @@ impl State {
                     .get("jwks_uri")
                     .and_then(Value::as_str)
                     .ok_or("the discovery document has no `jwks_uri`")?;
-                let url = check_url(jwks_uri)?;
-                // Plain HTTP only from an issuer on plain HTTP (loopback):
-                // an https issuer's document never downgrades its keys.
-                if url.scheme() != "https"
-                    && !discovery_url(&self.config.issuer).starts_with("http://")
-                {
-                    return Err(format!(
-                        "the discovery document's jwks_uri `{jwks_uri}` is not https://"
-                    ));
-                }
+                let url = discovered_jwks_url(&self.config.issuer, jwks_uri)?;
                 *self.jwks_url.lock().unwrap_or_else(PoisonError::into_inner) = Some(url.clone());
                 url
             }
@@ -606,5 +611,46 @@ impl fmt::Debug for Remote {
         f.debug_list()
             .entries(self.issuers.iter().map(|s| &s.config.issuer))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use reqwest::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
+
+    use super::{discovered_jwks_url, max_age};
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        let of = |value: Option<&'static str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(value) = value {
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static(value));
+            }
+            max_age(&headers)
+        };
+        let secs = |n| Some(Duration::from_secs(n));
+        assert_eq!(of(Some("public, max-age=3600")), secs(3600));
+        assert_eq!(of(Some("Max-Age=\"60\", must-revalidate")), secs(60));
+        assert_eq!(of(Some("no-cache")), secs(0));
+        assert_eq!(of(Some("no-store, max-age=60")), secs(0));
+        assert_eq!(of(Some("public")), None);
+        assert_eq!(of(Some("max-age=soon")), None);
+        assert_eq!(of(None), None);
+    }
+
+    #[test]
+    fn an_https_issuer_keeps_its_keys_on_https() {
+        let https = "https://idp.example/realms/a";
+        assert!(discovered_jwks_url(https, "https://keys.idp.example/certs").is_ok());
+        let err = discovered_jwks_url(https, "http://127.0.0.1/certs").unwrap_err();
+        assert!(err.contains("is not https://"), "{err}");
+        assert!(discovered_jwks_url(https, "http://keys.idp.example/certs").is_err());
+        // An issuer on loopback, over plain HTTP (tests), may keep its keys there.
+        assert!(
+            discovered_jwks_url("http://127.0.0.1:8080/a", "http://127.0.0.1:8080/a/keys").is_ok()
+        );
     }
 }

@@ -553,7 +553,8 @@ impl TokenManager {
 impl fmt::Debug for TokenManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &*self.inner;
-        f.debug_struct("TokenManager")
+        let mut debug = f.debug_struct("TokenManager");
+        debug
             .field("keys", &inner.keys)
             .field("issuer", &inner.validation.issuer)
             .field("audience", &inner.validation.audience)
@@ -562,7 +563,11 @@ impl fmt::Debug for TokenManager {
             .field("leeway_secs", &inner.validation.leeway)
             .field("locations", &inner.locations)
             .field("realm", &inner.realm)
-            .field("refresh_rotation", &inner.refresh_rotation)
-            .finish_non_exhaustive()
+            .field("refresh_rotation", &inner.refresh_rotation);
+        #[cfg(feature = "remote")]
+        if let Some(remote) = &inner.remote {
+            debug.field("trusted_issuers", remote);
+        }
+        debug.finish_non_exhaustive()
     }
 }
