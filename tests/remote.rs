@@ -531,6 +531,11 @@ async fn other_issuers_claims_are_mapped_not_trusted() {
         edit(claims.as_object_mut().unwrap());
         RSA_A.sign(&claims)
     };
+    // What a refresh or ID token of the issuer gets.
+    let not_access: AuthError = InvalidToken::WrongKind {
+        expected: TokenKind::Access,
+    }
+    .into();
     let cases: Vec<(String, AuthError)> = vec![
         (
             with(&|c| {
@@ -574,28 +579,19 @@ async fn other_issuers_claims_are_mapped_not_trusted() {
             with(&|c| {
                 c.insert("typ".into(), json!("Refresh"));
             }),
-            InvalidToken::WrongKind {
-                expected: TokenKind::Access,
-            }
-            .into(),
+            not_access.clone(),
         ),
         (
             with(&|c| {
                 c.insert("typ".into(), json!("ID"));
             }),
-            InvalidToken::WrongKind {
-                expected: TokenKind::Access,
-            }
-            .into(),
+            not_access.clone(),
         ),
         (
             with(&|c| {
                 c.insert("type".into(), json!("refresh"));
             }),
-            InvalidToken::WrongKind {
-                expected: TokenKind::Access,
-            }
-            .into(),
+            not_access.clone(),
         ),
         // An ID token without `typ` (Google's, Auth0's) says what it is by its hashes.
         (
@@ -603,20 +599,14 @@ async fn other_issuers_claims_are_mapped_not_trusted() {
                 c.remove("typ");
                 c.insert("at_hash".into(), json!("HK6E_P6Dh8Y93mRNtsDB1Q"));
             }),
-            InvalidToken::WrongKind {
-                expected: TokenKind::Access,
-            }
-            .into(),
+            not_access.clone(),
         ),
         (
             with(&|c| {
                 c.remove("typ");
                 c.insert("c_hash".into(), json!("LDktKdoQak3Pk0cnXxCltA"));
             }),
-            InvalidToken::WrongKind {
-                expected: TokenKind::Access,
-            }
-            .into(),
+            not_access.clone(),
         ),
         // A claim given twice is refused, as in the manager's own tokens.
         (

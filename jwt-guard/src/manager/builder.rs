@@ -193,34 +193,40 @@ impl TokenManagerBuilder {
     /// # Ok::<(), jwt_guard::ConfigError>(())
     /// ```
     pub fn verify_key_pem(
-        mut self,
+        self,
         kid: impl Into<String>,
         alg: Algorithm,
         public_pem: impl AsRef<[u8]>,
     ) -> Self {
-        self.verify_keys.push(KeySpec {
-            setting: "verify_key_pem",
-            kid: Some(kid.into()),
-            alg,
-            material: Material::Public(public_pem.as_ref().to_vec()),
-        });
-        self
+        let material = Material::Public(public_pem.as_ref().to_vec());
+        self.verify_key("verify_key_pem", kid.into(), alg, material)
     }
 
     /// Also verifies tokens signed with another HMAC secret, whose id is
     /// `kid`: [`verify_key_pem`](Self::verify_key_pem) for a rotated secret.
     /// Never published.
     pub fn verify_key_secret(
-        mut self,
+        self,
         kid: impl Into<String>,
         alg: Algorithm,
         secret: impl AsRef<[u8]>,
     ) -> Self {
+        let material = Material::Secret(secret.as_ref().to_vec());
+        self.verify_key("verify_key_secret", kid.into(), alg, material)
+    }
+
+    fn verify_key(
+        mut self,
+        setting: &'static str,
+        kid: String,
+        alg: Algorithm,
+        material: Material,
+    ) -> Self {
         self.verify_keys.push(KeySpec {
-            setting: "verify_key_secret",
-            kid: Some(kid.into()),
+            setting,
+            kid: Some(kid),
             alg,
-            material: Material::Secret(secret.as_ref().to_vec()),
+            material,
         });
         self
     }
