@@ -73,6 +73,8 @@ async fn every_refusal_is_logged_once_without_the_token() {
             header::COOKIE,
             format!("__Host-access_token={}", user.as_str()),
         )
+        .header(header::HOST, "api.test")
+        .header(header::ORIGIN, "https://api.test")
         .body(Body::empty())
         .unwrap();
     let unmanaged = Router::new().route("/admin", get(admin));

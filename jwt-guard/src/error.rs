@@ -151,6 +151,10 @@ pub enum InvalidToken {
     /// A cookie-borne token on an unsafe method without a matching CSRF header.
     #[error("CSRF token missing or does not match")]
     Csrf,
+    /// A cookie-borne token on an unsafe method or a WebSocket upgrade,
+    /// from a page of another origin, or without `Origin` and `Referer`.
+    #[error("a cookie-borne token is not accepted from this origin")]
+    Origin,
 }
 
 const fn wrong_kind_message(expected: TokenKind) -> &'static str {

@@ -160,8 +160,9 @@ async fn run(
     manager: &TokenManager,
 ) -> Result<Option<Token>, AuthError> {
     let locations = spec.locations.unwrap_or_else(|| manager.locations());
-    // 1–2: find the token; CSRF for a cookie on an unsafe method.
-    let Some(found) = transport::find(parts, locations, spec.kind, manager.cookie_names())? else {
+    // 1–2: find the token; origin and CSRF for a cookie on an unsafe method.
+    let Some(found) = transport::find(parts, locations, spec.kind, &manager.cookie_policy())?
+    else {
         return if spec.optional {
             Ok(None)
         } else {

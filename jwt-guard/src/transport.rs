@@ -1,13 +1,13 @@
 //! Steps 1 and 2 of the order of checks: where a token is read from (the
-//! `Authorization` header, a cookie, the query string), and the CSRF check
-//! of a cookie-borne token.
+//! `Authorization` header, a cookie, the query string), and the origin and
+//! CSRF checks of a cookie-borne token.
 
 use std::borrow::Cow;
 use std::str::FromStr;
 
-use axum::http::Method;
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, REFERER, UPGRADE};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method};
 use cookie::Cookie;
 
 use crate::error::{AuthError, InvalidRequest, InvalidToken};
@@ -22,10 +22,19 @@ pub enum Location {
     Header,
     /// A cookie: by default `__Host-access_token` or `__Host-refresh_token`
     /// (see [`CookieNames`]). On unsafe methods (anything but GET, HEAD,
-    /// OPTIONS, TRACE) the `X-CSRF-Token` header must equal the CSRF cookie
-    /// (`__Host-csrf_access_token` / `__Host-csrf_refresh_token`), which
-    /// [`IssuedToken::cookies`](crate::IssuedToken::cookies) sets to the
-    /// token's `jti`. Two cookies of the token's name are a 400.
+    /// OPTIONS, TRACE):
+    ///
+    /// - the request's `Origin` (or, without one, its `Referer`) must be
+    ///   the request's own origin or one of the manager's
+    ///   [`allowed_origins`](crate::TokenManagerBuilder::allowed_origins);
+    /// - the `X-CSRF-Token` header must equal the CSRF cookie
+    ///   (`__Host-csrf_access_token` / `__Host-csrf_refresh_token`), which
+    ///   [`IssuedToken::cookies`](crate::IssuedToken::cookies) sets to the
+    ///   token's `jti`.
+    ///
+    /// A WebSocket upgrade (a GET with `Upgrade: websocket`) needs the
+    /// allowed origin too: a browser's WebSocket cannot send the CSRF
+    /// header. Two cookies of the token's name are a 400.
     Cookie,
     /// The `access_token` query parameter (RFC 6750 §2.3). Query strings end
     /// up in logs: prefer the header.
@@ -142,13 +151,22 @@ pub(crate) struct Found<'a> {
     pub(crate) csrf: Option<&'a str>,
 }
 
+/// What cookie transport is checked against: the cookies' names, and the
+/// origins besides the request's own that may send a cookie-borne token.
+pub(crate) struct CookiePolicy<'a> {
+    pub(crate) names: &'a CookieNames,
+    /// Normalized by [`parse_origin`].
+    pub(crate) origins: &'a [String],
+}
+
 /// Steps 1 and 2 of the order of checks: find the token in `locations`, in
-/// order, and check CSRF for a cookie on an unsafe method.
+/// order, and for a cookie on an unsafe method or a WebSocket upgrade check
+/// the origin, then CSRF.
 pub(crate) fn find<'a>(
     parts: &'a Parts,
     locations: &[Location],
     kind: TokenKind,
-    cookies: &CookieNames,
+    cookies: &CookiePolicy<'_>,
 ) -> Result<Option<Found<'a>>, AuthError> {
     let mut found: Option<Found<'a>> = None;
     let (mut in_header, mut in_query) = (false, false);
@@ -164,14 +182,17 @@ pub(crate) fn find<'a>(
                 in_query = token.is_some();
                 token
             }
-            Location::Cookie if found.is_none() => match cookie(parts, cookies.token(kind))? {
-                Some(token) => {
-                    let csrf = check_csrf(parts, cookies.csrf(kind))?;
-                    found = Some(Found { token, csrf });
-                    None
+            Location::Cookie if found.is_none() => {
+                match cookie(parts, cookies.names.token(kind))? {
+                    Some(token) => {
+                        check_origin(parts, cookies.origins)?;
+                        let csrf = check_csrf(parts, cookies.names.csrf(kind))?;
+                        found = Some(Found { token, csrf });
+                        None
+                    }
+                    None => None,
                 }
-                None => None,
-            },
+            }
             Location::Cookie => None,
         };
         if found.is_none() {
@@ -254,11 +275,115 @@ fn cookie<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>, AuthError
     Ok(found.filter(|value| !value.is_empty()))
 }
 
-fn check_csrf<'a>(parts: &'a Parts, csrf_cookie: &str) -> Result<Option<&'a str>, AuthError> {
-    if matches!(
-        parts.method,
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    ) {
+    )
+}
+
+/// A cookie-borne token on an unsafe method or a WebSocket upgrade must
+/// come from the request's own origin or an allowed one: what the browser
+/// says in `Origin`, else in `Referer`. Neither, or `Origin: null`, is
+/// refused: every browser sends one of them on such requests.
+fn check_origin(parts: &Parts, allowed: &[String]) -> Result<(), AuthError> {
+    let upgrade = parts
+        .headers
+        .get_all(UPGRADE)
+        .iter()
+        .any(|v| contains_token(v, "websocket"));
+    if is_safe(&parts.method) && !upgrade {
+        return Ok(());
+    }
+    let origin = match parts.headers.get(ORIGIN) {
+        Some(origin) => origin.to_str().ok().and_then(parse_origin),
+        None => parts
+            .headers
+            .get(REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(origin_of_url),
+    };
+    let Some(origin) = origin else {
+        return Err(InvalidToken::Origin.into());
+    };
+    if allowed.contains(&origin) || is_own_origin(parts, &origin) {
+        Ok(())
+    } else {
+        Err(InvalidToken::Origin.into())
+    }
+}
+
+/// Whether a comma-separated header value lists `token`, in any case.
+fn contains_token(value: &HeaderValue, token: &str) -> bool {
+    value
+        .to_str()
+        .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+}
+
+/// Whether `origin` (normalized) names the host the request was sent to:
+/// its `Host` header, or its URI's authority over HTTP/2. The scheme is
+/// not compared: behind a proxy that ends TLS the server cannot know its
+/// own, and a page on the same host and port is the same server.
+fn is_own_origin(parts: &Parts, origin: &str) -> bool {
+    let host = match parts.headers.get(HOST) {
+        Some(host) => host.to_str().ok(),
+        None => parts.uri.authority().map(|a| a.as_str()),
+    };
+    let Some(host) = host else { return false };
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    if authority.eq_ignore_ascii_case(host) {
+        return true;
+    }
+    // `Host: example.com:443` for the origin `https://example.com`.
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    host.strip_suffix(default_port)
+        .is_some_and(|host| host.eq_ignore_ascii_case(authority))
+}
+
+/// The origin of an absolute `http(s)` URL, normalized.
+fn origin_of_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    parse_origin(&format!("{scheme}://{}", &rest[..end]))
+}
+
+/// An origin as browsers serialize it, `scheme://host[:port]`: `http` or
+/// `https`, no user, path, query or fragment, lowercase, without the
+/// scheme's default port. `None` for anything else, `null` included.
+pub(crate) fn parse_origin(origin: &str) -> Option<String> {
+    let (scheme, authority) = origin.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return None,
+    };
+    let authority = authority.to_ascii_lowercase();
+    let (host, port) = match authority.rsplit_once(':') {
+        // An IPv6 literal's colons are inside its brackets.
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (authority.as_str(), None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+        && (host.starts_with('[') == host.ends_with(']'));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if !host_ok || !port_ok {
+        return None;
+    }
+    Some(match port {
+        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+fn check_csrf<'a>(parts: &'a Parts, csrf_cookie: &str) -> Result<Option<&'a str>, AuthError> {
+    if is_safe(&parts.method) {
         return Ok(None);
     }
     let sent = parts

@@ -64,6 +64,10 @@ fn table() -> Vec<(AuthError, u16, Option<&'static str>, &'static str)> {
         token(T::Revoked, "token has been revoked"),
         token(T::Reused, "refresh token was already used"),
         token(T::Csrf, "CSRF token missing or does not match"),
+        token(
+            T::Origin,
+            "a cookie-borne token is not accepted from this origin",
+        ),
         (
             AuthError::NotFresh,
             401,

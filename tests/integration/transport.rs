@@ -1,6 +1,6 @@
 //! Where tokens are read: the `Authorization` header (its scheme, a missing
-//! or doubled token), cookies with CSRF, the query string; and that a refused
-//! request never reaches the body.
+//! or doubled token), cookies with their origin and CSRF checks, the query
+//! string; and that a refused request never reaches the body.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,16 +58,19 @@ async fn create(State(_reads): State<Reads>, CountedJson(body): CountedJson) -> 
 fn app(manager: &TokenManager) -> Router {
     Router::new()
         .route("/h", get(me).post(me))
-        .route("/q", get(query_only))
+        .route("/q", get(query_only).post(query_only))
         .route("/c", get(cookie_only).post(cookie_only))
         .route("/refresh", post(cookie_refresh))
         .layer(manager.layer())
 }
 
+/// A request with `cookies` from a page of the server's own origin.
 fn with_cookies(method: &str, uri: &str, cookies: &str, csrf: Option<&str>) -> Request<Body> {
     let mut request = Request::builder()
         .method(method)
         .uri(uri)
+        .header(header::HOST, "api.test")
+        .header(header::ORIGIN, "https://api.test")
         .header(header::COOKIE, cookies);
     if let Some(csrf) = csrf {
         request = request.header("x-csrf-token", csrf);
@@ -638,4 +641,249 @@ async fn a_refused_request_never_reads_the_body() {
         .await
         .assert_ok("hi");
     assert_eq!(reads.0.load(Ordering::SeqCst), 1);
+}
+
+/// A request carrying alice's cookie-borne token with its CSRF header, and
+/// `headers` (`Host`, `Origin`, `Referer`, `Upgrade`) as given.
+fn cookie_request(
+    m: &TokenManager,
+    method: &str,
+    uri: &str,
+    headers: &[(header::HeaderName, &str)],
+) -> (Request<Body>, String) {
+    let issued = m.access_token("alice").sign().unwrap();
+    let mut request = Request::builder().method(method).uri(uri).header(
+        header::COOKIE,
+        format!(
+            "__Host-access_token={}; __Host-csrf_access_token={}",
+            issued.as_str(),
+            issued.jti()
+        ),
+    );
+    request = request.header("x-csrf-token", issued.jti());
+    for (name, value) in headers {
+        request = request.header(name, *value);
+    }
+    (request.body(Body::empty()).unwrap(), issued.into_string())
+}
+
+#[tokio::test]
+async fn cookie_tokens_on_unsafe_methods_need_the_requests_own_origin() {
+    use header::{HOST, ORIGIN, REFERER};
+    let m = manager();
+    let app = app(&m);
+    let accepted: &[&[(header::HeaderName, &str)]] = &[
+        &[(HOST, "api.test"), (ORIGIN, "https://api.test")],
+        // The scheme is not compared: behind a proxy that ends TLS the
+        // server cannot know its own.
+        &[(HOST, "api.test"), (ORIGIN, "http://api.test")],
+        &[(HOST, "api.test:443"), (ORIGIN, "https://api.test")],
+        &[(HOST, "API.test:8443"), (ORIGIN, "https://api.test:8443")],
+        &[(HOST, "[::1]:3000"), (ORIGIN, "http://[::1]:3000")],
+        // Without `Origin`, the `Referer`'s origin.
+        &[
+            (HOST, "api.test"),
+            (REFERER, "https://api.test/posts?page=2"),
+        ],
+    ];
+    for headers in accepted {
+        let (request, _) = cookie_request(&m, "POST", "/c", headers);
+        send(&app, request).await.assert_ok("alice");
+    }
+    let refused: &[&[(header::HeaderName, &str)]] = &[
+        &[(HOST, "api.test"), (ORIGIN, "https://evil.test")],
+        &[(HOST, "api.test"), (ORIGIN, "https://api.test.evil.test")],
+        &[(HOST, "api.test"), (ORIGIN, "https://api.test:8443")],
+        &[(HOST, "api.test:8443"), (ORIGIN, "https://api.test")],
+        &[(HOST, "api.test"), (ORIGIN, "null")],
+        &[(HOST, "api.test"), (ORIGIN, "")],
+        &[(HOST, "api.test"), (REFERER, "https://evil.test/api.test")],
+        &[(HOST, "api.test"), (REFERER, "/relative")],
+        // `Origin` wins over `Referer`.
+        &[
+            (HOST, "api.test"),
+            (ORIGIN, "https://evil.test"),
+            (REFERER, "https://api.test/"),
+        ],
+        // Neither: every browser sends one of them on such a request.
+        &[(HOST, "api.test")],
+        &[(ORIGIN, "https://api.test")],
+    ];
+    for headers in refused {
+        let (request, token) = cookie_request(&m, "POST", "/c", headers);
+        send(&app, request)
+            .await
+            .refused(InvalidToken::Origin, &[&token]);
+    }
+    // Over HTTP/2 the host is the URI's authority.
+    let (request, _) = cookie_request(
+        &m,
+        "DELETE",
+        "https://api.test/c",
+        &[(ORIGIN, "https://api.test")],
+    );
+    let app_any = Router::new()
+        .route("/c", axum::routing::delete(cookie_only))
+        .layer(m.layer());
+    send(&app_any, request).await.assert_ok("alice");
+    // Safe methods need no origin.
+    let (request, _) = cookie_request(&m, "GET", "/c", &[(ORIGIN, "https://evil.test")]);
+    send(&app, request).await.assert_ok("alice");
+    // The origin is checked before the CSRF header: a foreign page is told
+    // so even without one.
+    let issued = m.access_token("alice").sign().unwrap();
+    let request = Request::post("/c")
+        .header(HOST, "api.test")
+        .header(ORIGIN, "https://evil.test")
+        .header(
+            header::COOKIE,
+            format!("__Host-access_token={}", issued.as_str()),
+        )
+        .body(Body::empty())
+        .unwrap();
+    send(&app, request)
+        .await
+        .refused(InvalidToken::Origin, &[issued.as_str()]);
+}
+
+#[tokio::test]
+async fn header_and_query_tokens_need_no_origin() {
+    let m = manager();
+    let app = app(&m);
+    let token = access(&m, "alice");
+    let header_borne = Request::post("/h")
+        .header(header::HOST, "api.test")
+        .header(header::ORIGIN, "https://evil.test")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    send(&app, header_borne).await.assert_ok("alice");
+    let query_borne = Request::post(format!("/q?access_token={token}"))
+        .header(header::HOST, "api.test")
+        .header(header::ORIGIN, "https://evil.test")
+        .body(Body::empty())
+        .unwrap();
+    send(&app, query_borne).await.assert_ok("alice");
+}
+
+#[tokio::test]
+async fn a_websocket_upgrade_with_a_cookie_needs_an_allowed_origin() {
+    use header::{HOST, ORIGIN, UPGRADE};
+    let m = manager();
+    let app = app(&m);
+    for upgrade in ["websocket", "WebSocket", "h2c, websocket"] {
+        let (request, token) = cookie_request(
+            &m,
+            "GET",
+            "/c",
+            &[
+                (HOST, "api.test"),
+                (ORIGIN, "https://evil.test"),
+                (UPGRADE, upgrade),
+            ],
+        );
+        send(&app, request)
+            .await
+            .refused(InvalidToken::Origin, &[&token]);
+        let (request, _) = cookie_request(
+            &m,
+            "GET",
+            "/c",
+            &[
+                (HOST, "api.test"),
+                (ORIGIN, "https://api.test"),
+                (UPGRADE, upgrade),
+            ],
+        );
+        send(&app, request).await.assert_ok("alice");
+    }
+    // Another upgrade is a plain GET.
+    let (request, _) = cookie_request(
+        &m,
+        "GET",
+        "/c",
+        &[
+            (HOST, "api.test"),
+            (ORIGIN, "https://evil.test"),
+            (UPGRADE, "h2c"),
+        ],
+    );
+    send(&app, request).await.assert_ok("alice");
+}
+
+#[tokio::test]
+async fn allowed_origins_add_front_ends_of_other_hosts() {
+    use header::{HOST, ORIGIN};
+    let m = builder()
+        .allowed_origins(["https://app.example.com", "HTTP://LOCALHOST:5173"])
+        .allowed_origins(["https://admin.example.com:443"])
+        .build()
+        .unwrap();
+    let app = app(&m);
+    for origin in [
+        "https://app.example.com",
+        "http://localhost:5173",
+        "https://admin.example.com",
+        // The request's own origin stays allowed.
+        "https://api.test",
+    ] {
+        let (request, _) = cookie_request(&m, "PUT", "/c", &[(HOST, "api.test"), (ORIGIN, origin)]);
+        let app = Router::new()
+            .route("/c", axum::routing::put(cookie_only))
+            .layer(m.layer());
+        send(&app, request).await.assert_ok("alice");
+    }
+    for origin in [
+        "http://app.example.com",
+        "https://app.example.com:8443",
+        "https://other.example.com",
+        "http://localhost:5174",
+    ] {
+        let (request, token) =
+            cookie_request(&m, "POST", "/c", &[(HOST, "api.test"), (ORIGIN, origin)]);
+        send(&app, request)
+            .await
+            .refused(InvalidToken::Origin, &[&token]);
+    }
+}
+
+#[test]
+fn allowed_origins_are_checked_at_build() {
+    for origin in [
+        "https://app.example.com/",
+        "https://app.example.com/login",
+        "app.example.com",
+        "*",
+        "null",
+        "ftp://app.example.com",
+        "https://user@app.example.com",
+        "https://app.example.com:port",
+        "https://",
+    ] {
+        let err = builder().allowed_origins([origin]).build().unwrap_err();
+        assert_eq!(err.setting(), "allowed_origins", "{origin}");
+        assert!(
+            err.to_string().contains("write `scheme://host[:port]`"),
+            "{err}"
+        );
+    }
+    let lookup = |origins: &'static str| {
+        move |name: &str| match name {
+            "JWT_GUARD_SECRET" => Some("a secret of at least thirty-two bytes!!".to_owned()),
+            "JWT_GUARD_ALLOWED_ORIGINS" => Some(origins.to_owned()),
+            _ => None,
+        }
+    };
+    let err =
+        jwt_guard::TokenManagerBuilder::from_env_with(lookup("https://a.test, https://b.test/"))
+            .and_then(jwt_guard::TokenManagerBuilder::build)
+            .unwrap_err();
+    assert_eq!(err.setting(), "JWT_GUARD_ALLOWED_ORIGINS");
+    let m = jwt_guard::TokenManagerBuilder::from_env_with(lookup("https://a.test, https://b.test"))
+        .and_then(jwt_guard::TokenManagerBuilder::build)
+        .unwrap();
+    assert!(
+        format!("{m:?}").contains(r#"allowed_origins: ["https://a.test", "https://b.test"]"#),
+        "{m:?}"
+    );
 }

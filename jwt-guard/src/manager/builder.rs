@@ -57,6 +57,7 @@ pub struct TokenManagerBuilder {
     pub(crate) leeway: Duration,
     pub(crate) locations: Vec<Location>,
     pub(crate) cookie_names: CookieNames,
+    pub(crate) allowed_origins: Vec<String>,
     pub(crate) realm: Option<String>,
     pub(crate) max_token_bytes: usize,
     pub(crate) allow_weak_secret: bool,
@@ -83,6 +84,7 @@ impl Default for TokenManagerBuilder {
             leeway: Duration::from_secs(30),
             locations: vec![Location::Header],
             cookie_names: CookieNames::default(),
+            allowed_origins: Vec::new(),
             realm: None,
             max_token_bytes: 8 * 1024,
             allow_weak_secret: false,
@@ -314,6 +316,42 @@ impl TokenManagerBuilder {
         self
     }
 
+    /// Origins, besides the request's own, whose pages may send a
+    /// cookie-borne token on an unsafe method or a WebSocket upgrade: a
+    /// front end served from another host, written as browsers send it in
+    /// `Origin`, `scheme://host[:port]`. Tokens in the `Authorization`
+    /// header or the query string are not affected.
+    ///
+    /// By default only the request's own origin is allowed: the host in
+    /// its `Host` header. Each call adds to the list.
+    ///
+    /// ```
+    /// use jwt_guard::{Location, TokenManager};
+    ///
+    /// let manager = TokenManager::builder()
+    ///     .hs256(jwt_guard::generate_secret())
+    ///     .locations([Location::Cookie])
+    ///     .allowed_origins(["https://app.example.com", "http://localhost:5173"])
+    ///     .build()?;
+    ///
+    /// let err = TokenManager::builder()
+    ///     .hs256(jwt_guard::generate_secret())
+    ///     .allowed_origins(["https://app.example.com/login"])
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.setting(), "allowed_origins");
+    /// # Ok::<(), jwt_guard::ConfigError>(())
+    /// ```
+    pub fn allowed_origins<I>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.allowed_origins
+            .extend(origins.into_iter().map(Into::into));
+        self
+    }
+
     /// The `realm` of `WWW-Authenticate` challenges. Defaults to the issuer,
     /// or `"api"` when no issuer is set.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
@@ -490,6 +528,19 @@ impl TokenManagerBuilder {
                 return Err(ConfigError::new(name(setting), "must not be empty"));
             }
         }
+        for origin in &self.allowed_origins {
+            if crate::transport::parse_origin(origin).is_none() {
+                return Err(ConfigError::new(
+                    name("allowed_origins"),
+                    format!(
+                        "`{}` is not an origin: write `scheme://host[:port]` with `http` or \
+                         `https` and nothing after the host or port, such as \
+                         `https://app.example.com`",
+                        origin.escape_debug()
+                    ),
+                ));
+            }
+        }
         let names = self.cookie_names.all();
         for (i, (field, cookie)) in names.iter().enumerate() {
             // RFC 6265 §4.1.1: a cookie name is an RFC 7230 token.
@@ -550,6 +601,7 @@ impl TokenManagerBuilder {
     /// | `JWT_GUARD_ISSUER`, `JWT_GUARD_AUDIENCE` | [`issuer`](Self::issuer), [`audience`](Self::audience) |
     /// | `JWT_GUARD_ACCESS_TTL`, `JWT_GUARD_REFRESH_TTL`, `JWT_GUARD_LEEWAY` | durations: `90`, `90s`, `15m`, `12h`, `30d` |
     /// | `JWT_GUARD_LOCATIONS` | `header,cookie,query`, in order |
+    /// | `JWT_GUARD_ALLOWED_ORIGINS` | [`allowed_origins`](Self::allowed_origins), separated by commas or spaces |
     /// | `JWT_GUARD_REALM`, `JWT_GUARD_MAX_TOKEN_BYTES` | [`realm`](Self::realm), [`max_token_bytes`](Self::max_token_bytes) |
     /// | `JWT_GUARD_REFRESH_ROTATION` | `true` or `false`: [`refresh_rotation`](Self::refresh_rotation) |
     /// | `JWT_GUARD_REDIS_URL` | a [`RedisStore`](crate::RedisStore) (feature `redis`): the URL of one Redis, or seed nodes of a cluster separated by commas; it connects in the background, and guarded requests are refused (503) until its replica is loaded. Needs a tokio runtime. |
@@ -657,6 +709,13 @@ impl TokenManagerBuilder {
                 .map(|name| name.trim().parse::<Location>())
                 .collect::<Result<_, _>>()
                 .map_err(|e| ConfigError::new("JWT_GUARD_LOCATIONS", e.to_string()))?;
+        }
+        if let Some(list) = var("JWT_GUARD_ALLOWED_ORIGINS") {
+            builder.allowed_origins = list
+                .split([',', ' '])
+                .filter(|origin| !origin.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         if let Some(tokens) = var("JWT_GUARD_SIGNATURE_CACHE") {
             builder.signature_cache = tokens.trim().parse().map_err(|_| {
@@ -811,6 +870,7 @@ const ENV_VARS: &[(&str, &str)] = &[
     ("refresh_ttl", "JWT_GUARD_REFRESH_TTL"),
     ("leeway", "JWT_GUARD_LEEWAY"),
     ("locations", "JWT_GUARD_LOCATIONS"),
+    ("allowed_origins", "JWT_GUARD_ALLOWED_ORIGINS"),
     ("max_token_bytes", "JWT_GUARD_MAX_TOKEN_BYTES"),
     ("issuer", "JWT_GUARD_ISSUER"),
     ("audience", "JWT_GUARD_AUDIENCE"),

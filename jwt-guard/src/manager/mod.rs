@@ -85,6 +85,9 @@ struct Inner {
     validation: Validation,
     locations: Vec<Location>,
     cookie_names: Arc<CookieNames>,
+    /// Origins besides the request's own that may send a cookie-borne
+    /// token, normalized.
+    allowed_origins: Box<[String]>,
     realm: String,
     max_token_bytes: usize,
     store: Arc<dyn RevocationStore>,
@@ -152,6 +155,11 @@ impl TokenManager {
                 },
                 locations: builder.locations,
                 cookie_names: Arc::new(builder.cookie_names),
+                allowed_origins: builder
+                    .allowed_origins
+                    .iter()
+                    .filter_map(|origin| crate::transport::parse_origin(origin))
+                    .collect(),
                 realm,
                 max_token_bytes: builder.max_token_bytes,
                 store: builder
@@ -196,8 +204,11 @@ impl TokenManager {
         &self.inner.locations
     }
 
-    pub(crate) fn cookie_names(&self) -> &CookieNames {
-        &self.inner.cookie_names
+    pub(crate) fn cookie_policy(&self) -> crate::transport::CookiePolicy<'_> {
+        crate::transport::CookiePolicy {
+            names: &self.inner.cookie_names,
+            origins: &self.inner.allowed_origins,
+        }
     }
 
     /// The realm of this manager's `WWW-Authenticate` challenges.
@@ -562,6 +573,7 @@ impl fmt::Debug for TokenManager {
             .field("refresh_ttl_secs", &inner.validation.refresh_ttl)
             .field("leeway_secs", &inner.validation.leeway)
             .field("locations", &inner.locations)
+            .field("allowed_origins", &inner.allowed_origins)
             .field("realm", &inner.realm)
             .field("refresh_rotation", &inner.refresh_rotation);
         #[cfg(feature = "remote")]
