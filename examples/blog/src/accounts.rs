@@ -14,8 +14,8 @@ use crate::error::{ApiError, Form, Json, Path};
 
 #[derive(Deserialize)]
 pub struct Credentials {
-    username: String,
-    password: String,
+    pub(crate) username: String,
+    pub(crate) password: String,
 }
 
 /// OAuth2's password grant (RFC 6749 §4.3): the form OAuth2 clients send.
@@ -97,7 +97,7 @@ async fn find_user(state: &AppState, username: &str) -> Result<User, ApiError> {
 }
 
 /// The user, if the password is theirs.
-async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     username: &str,
     password: String,
@@ -114,7 +114,7 @@ async fn authenticate(
 /// A fresh access token and a refresh token, both carrying the admin flag:
 /// a new family (login session), which logout or a refresh-token reuse
 /// revokes as a whole.
-fn token_pair(
+pub(crate) fn token_pair(
     manager: &TokenManager,
     username: &str,
     is_admin: bool,

@@ -40,6 +40,8 @@ pub struct Page {
     page: u32,
     #[serde(default = "per_page")]
     per_page: u32,
+    /// Only this user's posts.
+    author: Option<String>,
 }
 
 const fn first_page() -> u32 {
@@ -70,7 +72,8 @@ async fn fetch(state: &AppState, id: i64) -> Result<Post, ApiError> {
         .ok_or_else(|| ApiError::not_found("post"))
 }
 
-/// Every post, newest first, a page at a time (`?page=1&per_page=20`).
+/// Every post, or one author's (`?author=alice`), newest first, a page at
+/// a time (`?page=1&per_page=20`).
 pub async fn list(
     State(state): State<AppState>,
     Query(page): Query<Page>,
@@ -80,12 +83,14 @@ pub async fn list(
             "page starts at 1; per_page is 1 to 100",
         ));
     }
-    let posts =
-        sqlx::query_as::<_, Post>(&format!("{SELECT} ORDER BY posts.id DESC LIMIT ? OFFSET ?"))
-            .bind(i64::from(page.per_page))
-            .bind(i64::from(page.page - 1) * i64::from(page.per_page))
-            .fetch_all(&state.db)
-            .await?;
+    let posts = sqlx::query_as::<_, Post>(&format!(
+        "{SELECT} WHERE ?1 IS NULL OR users.username = ?1 ORDER BY posts.id DESC LIMIT ?2 OFFSET ?3"
+    ))
+    .bind(page.author)
+    .bind(i64::from(page.per_page))
+    .bind(i64::from(page.page - 1) * i64::from(page.per_page))
+    .fetch_all(&state.db)
+    .await?;
     Ok(axum::Json(posts))
 }
 
@@ -115,7 +120,12 @@ pub async fn create(
     .fetch_optional(&state.db)
     .await?;
     let (id,) = id.ok_or_else(|| ApiError::not_found("user"))?;
-    Ok((StatusCode::CREATED, axum::Json(fetch(&state, id).await?)))
+    let post = fetch(&state, id).await?;
+    // Live listeners, if any (`/live`).
+    if let Ok(json) = serde_json::to_string(&post) {
+        let _ = state.posts.send(json);
+    }
+    Ok((StatusCode::CREATED, axum::Json(post)))
 }
 
 /// Edits one of `username`'s posts.

@@ -1,0 +1,58 @@
+//! The browser session of the blog's page: the token pair in cookies set by
+//! jwt-guard's helpers (`HttpOnly` tokens, CSRF values the page's script
+//! echoes in `X-CSRF-Token`), refreshed and ended through cookies.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use jwt_guard::{Token, TokenManager, require_token};
+use serde_json::json;
+
+use crate::AppState;
+use crate::accounts::{Credentials, authenticate, token_pair};
+use crate::error::{ApiError, Json};
+
+/// Logs in: the access and refresh tokens in cookies, and who logged in.
+pub async fn log_in(
+    State(state): State<AppState>,
+    manager: TokenManager,
+    Json(credentials): Json<Credentials>,
+) -> Result<Response, ApiError> {
+    let Some(is_admin) = authenticate(&state, &credentials.username, credentials.password).await?
+    else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "wrong username or password",
+        ));
+    };
+    let (access, refresh) = token_pair(&manager, &credentials.username, is_admin)?;
+    let body = json!({ "username": credentials.username, "expires_in": access.expires_in() });
+    Ok((access.cookies(), refresh.cookies(), axum::Json(body)).into_response())
+}
+
+/// Who the session's access token is for.
+#[require_token(location(cookie))]
+pub async fn show(token: Token) -> axum::Json<serde_json::Value> {
+    axum::Json(json!({ "username": token.sub() }))
+}
+
+/// Exchanges the refresh cookie for a new pair of cookies (single-use, as
+/// `/refresh`).
+#[require_token(refresh, location(cookie))]
+pub async fn refresh(manager: TokenManager, token: Token) -> Result<Response, Response> {
+    let (access, refresh) = manager
+        .rotate(&token)
+        .await
+        .map_err(|error| error.to_response(manager.realm()))?;
+    let body = json!({ "username": token.sub(), "expires_in": access.expires_in() });
+    Ok((access.cookies(), refresh.cookies(), axum::Json(body)).into_response())
+}
+
+/// Logs out: revokes the login's family (its refresh token and every access
+/// token of it) and clears the cookies.
+#[require_token(location(cookie))]
+pub async fn log_out(manager: TokenManager, token: Token) -> Result<Response, ApiError> {
+    manager.revoke_family(&token).await?;
+    Ok((manager.clear_cookies(), StatusCode::NO_CONTENT).into_response())
+}
