@@ -13,6 +13,9 @@ mod ctxt;
 mod expand;
 #[path = "handler.rs"]
 mod handler;
+#[cfg(feature = "utoipa")]
+#[path = "openapi.rs"]
+mod openapi;
 #[path = "validate.rs"]
 mod validate;
 
@@ -34,7 +37,15 @@ pub(crate) fn require_token_impl(args: TokenStream, item: TokenStream) -> TokenS
     };
     let checked = check(args, &item_fn, &cx);
     match (cx.check(), checked) {
-        (Ok(()), Some((args, handler))) => expand::expand(item_fn, &args, &handler),
+        (Ok(()), Some((args, handler))) => {
+            #[cfg(feature = "utoipa")]
+            let item_fn = {
+                let mut item_fn = item_fn;
+                openapi::document(&mut item_fn, &args);
+                item_fn
+            };
+            expand::expand(item_fn, &args, &handler)
+        }
         (result, _) => with_errors(item_fn.into_token_stream(), result),
     }
 }

@@ -73,6 +73,8 @@
 //! - `remote`: [`Issuer`], the tokens of other issuers (identity providers,
 //!   other services) trusted by their OIDC discovery document or JWK Set
 //!   URL, fetched with reqwest over rustls.
+//! - `utoipa`: OpenAPI documents that say what each guard enforces: see
+//!   [`openapi`].
 //! - `redis`: [`RedisStore`], revocations shared by every instance through
 //!   Redis or Redis Cluster, with a local replica so guarded requests never
 //!   wait on Redis.
@@ -116,6 +118,8 @@ mod kind;
 /// (steps 3–6) and revoking.
 mod manager;
 /// Tokens of other issuers: OIDC discovery, JWK Sets, background refresh.
+#[cfg(feature = "utoipa")]
+pub mod openapi;
 #[cfg(feature = "remote")]
 mod remote;
 /// Steps 8–10: a handler's declared requirement and its checks (override,

@@ -1,0 +1,175 @@
+//! OpenAPI through [utoipa](https://docs.rs/utoipa) (feature `utoipa`).
+//!
+//! Write `#[require_token(..)]` **above** `#[utoipa::path(..)]`: the
+//! attribute then adds to the path what the guard enforces, with no second
+//! declaration by hand:
+//!
+//! - its security requirement: the [`BEARER`] scheme or the [`OAUTH2`]
+//!   scheme, with the strings of `scope("..")` as OAuth2 scopes, and an
+//!   empty requirement first when the token is `optional`. A path that
+//!   declares `security(..)` keeps its own.
+//! - its refusals: 401, and 403 when the token must hold a scope, a claim
+//!   or a path parameter, each with an [`AuthErrorBody`] and the
+//!   `WWW-Authenticate` header. A response the path declares for either
+//!   status is kept.
+//!
+//! Attribute macros expand from the outside in, so `#[require_token]` can
+//! only rewrite what is below it: a `#[utoipa::path]` above it has already
+//! been expanded, and its operation is documented without security.
+//!
+//! [`SecuritySchemes`] adds the two schemes to the document: an HTTP bearer
+//! JWT, and the OAuth2 password flow of the app's token endpoint, which is
+//! what Swagger UI's Authorize button logs in with.
+//!
+//! ```
+//! use axum::Json;
+//! use jwt_guard::{Token, require_token};
+//! use utoipa::OpenApi;
+//!
+//! /// Writes a post.
+//! #[require_token(scope("posts:write"))]
+//! #[utoipa::path(post, path = "/posts", responses((status = 201, description = "Created")))]
+//! async fn create(token: Token) -> Json<String> {
+//!     Json(token.sub().to_owned())
+//! }
+//!
+//! const SECURITY: jwt_guard::openapi::SecuritySchemes =
+//!     jwt_guard::openapi::SecuritySchemes::password_flow("/token");
+//!
+//! #[derive(OpenApi)]
+//! #[openapi(paths(create), modifiers(&SECURITY))]
+//! struct ApiDoc;
+//!
+//! let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+//! let operation = &doc["paths"]["/posts"]["post"];
+//! assert_eq!(
+//!     operation["security"],
+//!     serde_json::json!([{ "bearer": ["posts:write"] }, { "oauth2": ["posts:write"] }])
+//! );
+//! assert!(operation["responses"]["401"].is_object());
+//! assert!(operation["responses"]["403"].is_object());
+//! let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"];
+//! assert_eq!(flow["tokenUrl"], "/token");
+//! assert!(flow["scopes"]["posts:write"].is_string());
+//! ```
+
+use std::collections::BTreeSet;
+
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::{
+    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
+};
+use utoipa::{Modify, ToSchema};
+
+/// The name of the HTTP bearer scheme in `components.securitySchemes`.
+pub const BEARER: &str = "bearer";
+
+/// The name of the OAuth2 password-flow scheme in
+/// `components.securitySchemes`.
+pub const OAUTH2: &str = "oauth2";
+
+/// The JSON body of every refusal: `{"error": "<code>", "message": "<text>"}`
+/// (see [`AuthError::to_response`](crate::AuthError::to_response)), as an
+/// OpenAPI schema named `AuthError`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, ToSchema)]
+#[schema(as = AuthError)]
+pub struct AuthErrorBody {
+    /// The RFC 6750 error code (`invalid_request`, `invalid_token`,
+    /// `insufficient_scope`), `insufficient_user_authentication` for a
+    /// token that is not fresh, or `unauthorized` when no token was sent.
+    #[schema(example = "invalid_token")]
+    pub error: String,
+    /// What was wrong, for people; never the token.
+    #[schema(example = "token has expired")]
+    pub message: String,
+}
+
+/// A [`Modify`] that adds jwt-guard's security schemes to a document:
+/// [`BEARER`], an HTTP bearer JWT, and [`OAUTH2`], the OAuth2 password flow
+/// of the app's token endpoint, listing every OAuth2 scope the document's
+/// operations require.
+///
+/// ```
+/// use jwt_guard::openapi::SecuritySchemes;
+/// use utoipa::OpenApi;
+///
+/// // `modifiers(..)` takes the name of a value.
+/// const SECURITY: SecuritySchemes = SecuritySchemes::password_flow("/token");
+///
+/// #[derive(OpenApi)]
+/// #[openapi(modifiers(&SECURITY))]
+/// struct ApiDoc;
+///
+/// let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+/// let schemes = &doc["components"]["securitySchemes"];
+/// assert_eq!(schemes["bearer"]["scheme"], "bearer");
+/// assert_eq!(schemes["bearer"]["bearerFormat"], "JWT");
+/// assert_eq!(schemes["oauth2"]["flows"]["password"]["tokenUrl"], "/token");
+/// ```
+#[derive(Debug, Clone)]
+pub struct SecuritySchemes {
+    token_url: &'static str,
+}
+
+impl SecuritySchemes {
+    /// The schemes, with the OAuth2 password flow posting to `token_url`
+    /// (RFC 6749 §4.3: a form of `grant_type=password`, `username` and
+    /// `password`, answered with `access_token`).
+    #[must_use]
+    pub const fn password_flow(token_url: &'static str) -> Self {
+        Self { token_url }
+    }
+}
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let scopes = required_scopes(openapi);
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some(
+                "An access token in the `Authorization: Bearer` header.",
+            ))
+            .build();
+        components.add_security_scheme(BEARER, SecurityScheme::Http(bearer));
+        let password = Password::new(
+            self.token_url,
+            Scopes::from_iter(
+                scopes
+                    .into_iter()
+                    .map(|scope| (scope, "Required by the operations that list it.".to_owned())),
+            ),
+        );
+        components.add_security_scheme(
+            OAUTH2,
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::Password(password)],
+                "Log in with a username and password; the access token is then sent as a \
+                 bearer token.",
+            )),
+        );
+    }
+}
+
+/// Every OAuth2 scope an operation of `openapi` requires.
+fn required_scopes(openapi: &OpenApi) -> BTreeSet<String> {
+    let Ok(paths) = serde_json::to_value(&openapi.paths) else {
+        return BTreeSet::new();
+    };
+    let operations = paths
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(|item| item.as_object())
+        .flat_map(|item| item.values());
+    let mut scopes = BTreeSet::new();
+    for operation in operations {
+        let requirements = operation["security"].as_array().into_iter().flatten();
+        for requirement in requirements {
+            let listed = requirement[OAUTH2].as_array().into_iter().flatten();
+            scopes.extend(listed.filter_map(|s| s.as_str()).map(str::to_owned));
+        }
+    }
+    scopes
+}
