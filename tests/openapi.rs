@@ -48,6 +48,18 @@ async fn refresh() -> Ran<&'static str> {
     Ran("refreshed")
 }
 
+#[require_token(location(cookie, query), scope("live"))]
+#[utoipa::path(get, path = "/live")]
+async fn by_cookie_or_query() -> Ran<&'static str> {
+    Ran("live")
+}
+
+#[require_token(refresh, location(cookie, header))]
+#[utoipa::path(post, path = "/session/refresh")]
+async fn refresh_by_cookie() -> Ran<&'static str> {
+    Ran("refreshed")
+}
+
 /// Declares its own security and its own 401: both are kept.
 #[require_token(scope("reports"))]
 #[utoipa::path(
@@ -75,7 +87,17 @@ const SECURITY: SecuritySchemes = SecuritySchemes::password_flow("/token");
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(plain, scoped, optional, checked, refresh, own_declarations, wrong_order),
+    paths(
+        plain,
+        scoped,
+        optional,
+        checked,
+        refresh,
+        own_declarations,
+        wrong_order,
+        by_cookie_or_query,
+        refresh_by_cookie
+    ),
     modifiers(&SECURITY)
 )]
 struct ApiDoc;
@@ -183,6 +205,62 @@ fn a_handlers_own_security_and_responses_are_kept() {
     );
 }
 
+#[test]
+fn each_location_is_a_scheme() {
+    assert_eq!(
+        operation("/live", "get")["security"],
+        json!([{ "cookie": ["live"] }, { "query": ["live"] }])
+    );
+    assert_eq!(
+        operation("/session/refresh", "post")["security"],
+        json!([{ "refresh_cookie": [] }, { "bearer": [] }, { "oauth2": [] }])
+    );
+    let doc = document();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(
+        (
+            &schemes["cookie"]["type"],
+            &schemes["cookie"]["in"],
+            &schemes["cookie"]["name"]
+        ),
+        (
+            &json!("apiKey"),
+            &json!("cookie"),
+            &json!("__Host-access_token")
+        )
+    );
+    assert_eq!(schemes["refresh_cookie"]["name"], "__Host-refresh_token");
+    assert_eq!(
+        (&schemes["query"]["in"], &schemes["query"]["name"]),
+        (&json!("query"), &json!("access_token"))
+    );
+    assert!(
+        schemes["cookie"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("X-CSRF-Token")
+    );
+}
+
+#[test]
+fn schemes_no_operation_names_are_left_out() {
+    #[derive(OpenApi)]
+    #[openapi(paths(plain), modifiers(&SECURITY))]
+    struct HeaderOnly;
+    let doc = serde_json::to_value(HeaderOnly::openapi()).unwrap();
+    let mut names: Vec<&String> = doc["components"]["securitySchemes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["bearer", "oauth2"]);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"]["scopes"],
+        json!({})
+    );
+}
+
 #[tokio::test]
 async fn require_token_goes_above_utoipa_path() {
     // Below `#[utoipa::path]`, the attribute still guards the handler…
@@ -228,9 +306,10 @@ fn the_schemes_are_a_bearer_jwt_and_the_password_flow_with_every_scope() {
     // The wrong-order handler's scope is not required by the document.
     assert_eq!(scopes, ["posts:read", "posts:write"]);
     // The names the attribute writes are the schemes' names.
+    use jwt_guard::openapi::{BEARER, COOKIE, OAUTH2, QUERY, REFRESH_COOKIE};
     assert_eq!(
-        (jwt_guard::openapi::BEARER, jwt_guard::openapi::OAUTH2),
-        ("bearer", "oauth2")
+        [BEARER, OAUTH2, COOKIE, REFRESH_COOKIE, QUERY],
+        ["bearer", "oauth2", "cookie", "refresh_cookie", "query"]
     );
     let body = &doc["components"]["schemas"]["AuthError"];
     assert_eq!(body["required"], json!(["error", "message"]));
@@ -250,6 +329,8 @@ async fn documented_handlers_run_as_before() {
         .route("/users/{username}", delete(checked))
         .route("/refresh", post(refresh))
         .route("/reports", get(own_declarations))
+        .route("/live", get(by_cookie_or_query))
+        .route("/session/refresh", post(refresh_by_cookie))
         .layer(manager.layer());
     let token = manager.access_token("alice").sign().unwrap();
     send(&app, req("/me", Some(token.as_str())))
@@ -272,6 +353,8 @@ async fn documented_handlers_run_as_before() {
         (Method::DELETE, "/users/alice"),
         (Method::POST, "/refresh"),
         (Method::GET, "/reports"),
+        (Method::GET, "/live"),
+        (Method::POST, "/session/refresh"),
     ] {
         let reply = send(&app, request(method, path, None, None)).await;
         reply.assert_refused("api", AuthError::Missing, &[]);

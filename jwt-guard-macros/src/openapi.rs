@@ -12,11 +12,14 @@ use proc_macro2::{Delimiter, Group, Literal, Punct, Spacing, TokenStream, TokenT
 use quote::{ToTokens as _, quote};
 use syn::{ItemFn, Meta};
 
-use super::args::{Args, Scope};
+use super::args::{Args, Location, Scope};
 
 /// The names of the security schemes of `jwt_guard::openapi`.
 const BEARER: &str = "bearer";
 const OAUTH2: &str = "oauth2";
+const COOKIE: &str = "cookie";
+const REFRESH_COOKIE: &str = "refresh_cookie";
+const QUERY: &str = "query";
 
 /// Adds the requirement and the 401/403 responses to each
 /// `#[utoipa::path(..)]` of `item`. A path that declares `security` keeps
@@ -59,17 +62,39 @@ fn rewrite(tokens: TokenStream, args: &Args) -> TokenStream {
     join_commas(entries)
 }
 
-/// `security(("bearer" = [..]), ("oauth2" = [..]))`: either scheme, with
-/// the OAuth2 scopes of `scope("..")`; `()` first when the token is
-/// optional.
+/// `security(("bearer" = [..]), ("oauth2" = [..]))`: one alternative per
+/// scheme the token may come by, each with the OAuth2 scopes of
+/// `scope("..")`; `()` first when the token is optional. Without
+/// `location(..)` the manager's locations apply, which the macro cannot
+/// see: the header's schemes stand for them.
 fn security(args: &Args) -> TokenStream {
     let scopes: Vec<_> = match &args.scope {
         Some(Scope::Strings(strings)) => strings.entries.iter().map(|s| s.value()).collect(),
         _ => Vec::new(),
     };
+    let locations: Vec<Location> = match &args.locations {
+        Some(group) => group
+            .entries
+            .iter()
+            .map(|(location, _)| *location)
+            .collect(),
+        None => vec![Location::Header],
+    };
+    let mut schemes = Vec::new();
+    for location in locations {
+        match location {
+            Location::Header => schemes.extend([BEARER, OAUTH2]),
+            Location::Cookie if args.refresh.is_some() => schemes.push(REFRESH_COOKIE),
+            Location::Cookie => schemes.push(COOKIE),
+            Location::Query => schemes.push(QUERY),
+        }
+    }
     let anonymous = args.optional.is_some().then(|| quote!((),));
+    let alternatives = schemes
+        .iter()
+        .map(|scheme| quote!((#scheme = [#(#scopes),*])));
     quote! {
-        security(#anonymous (#BEARER = [#(#scopes),*]), (#OAUTH2 = [#(#scopes),*]))
+        security(#anonymous #(#alternatives),*)
     }
 }
 

@@ -4,9 +4,13 @@
 //! attribute then adds to the path what the guard enforces, with no second
 //! declaration by hand:
 //!
-//! - its security requirement: the [`BEARER`] scheme or the [`OAUTH2`]
-//!   scheme, with the strings of `scope("..")` as OAuth2 scopes, and an
-//!   empty requirement first when the token is `optional`. A path that
+//! - its security requirement: one alternative per scheme the token may
+//!   come by, with the strings of `scope("..")` as OAuth2 scopes, and an
+//!   empty requirement first when the token is `optional`. The header is
+//!   the [`BEARER`] or the [`OAUTH2`] scheme; `location(cookie)` is
+//!   [`COOKIE`] (or [`REFRESH_COOKIE`]) and `location(query)` is [`QUERY`].
+//!   Without `location(..)`, the manager's locations apply, which the
+//!   macro cannot see: the header's schemes stand for them. A path that
 //!   declares `security(..)` keeps its own.
 //! - its refusals: 401, and 403 when the token must hold a scope, a claim
 //!   or a path parameter, each with an [`AuthErrorBody`] and the
@@ -57,9 +61,12 @@ use std::collections::BTreeSet;
 
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{
-    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
+    ApiKey, ApiKeyValue, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes,
+    SecurityScheme,
 };
 use utoipa::{Modify, ToSchema};
+
+use crate::transport::CookieNames;
 
 /// The name of the HTTP bearer scheme in `components.securitySchemes`.
 pub const BEARER: &str = "bearer";
@@ -67,6 +74,19 @@ pub const BEARER: &str = "bearer";
 /// The name of the OAuth2 password-flow scheme in
 /// `components.securitySchemes`.
 pub const OAUTH2: &str = "oauth2";
+
+/// The name of the scheme of an access token in a cookie
+/// (`location(cookie)`): an API key in the `__Host-access_token` cookie.
+pub const COOKIE: &str = "cookie";
+
+/// The name of the scheme of a refresh token in a cookie
+/// (`refresh, location(cookie)`): an API key in the `__Host-refresh_token`
+/// cookie.
+pub const REFRESH_COOKIE: &str = "refresh_cookie";
+
+/// The name of the scheme of a token in the query string
+/// (`location(query)`): an API key in the `access_token` parameter.
+pub const QUERY: &str = "query";
 
 /// The JSON body of every refusal: `{"error": "<code>", "message": "<text>"}`
 /// (see [`AuthError::to_response`](crate::AuthError::to_response)), as an
@@ -87,7 +107,9 @@ pub struct AuthErrorBody {
 /// A [`Modify`] that adds jwt-guard's security schemes to a document:
 /// [`BEARER`], an HTTP bearer JWT, and [`OAUTH2`], the OAuth2 password flow
 /// of the app's token endpoint, listing every OAuth2 scope the document's
-/// operations require.
+/// operations require; and [`COOKIE`], [`REFRESH_COOKIE`] and [`QUERY`]
+/// when an operation names them. The cookie schemes name the default
+/// [`CookieNames`](crate::CookieNames).
 ///
 /// ```
 /// use jwt_guard::openapi::SecuritySchemes;
@@ -123,7 +145,7 @@ impl SecuritySchemes {
 
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut OpenApi) {
-        let scopes = required_scopes(openapi);
+        let (schemes, scopes) = requirements(openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
         let bearer = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
@@ -149,13 +171,45 @@ impl Modify for SecuritySchemes {
                  bearer token.",
             )),
         );
+        let names = CookieNames::default();
+        let csrf = "On unsafe methods the `X-CSRF-Token` header must equal the CSRF cookie, \
+                    and the page must be of the API's own origin or an allowed one.";
+        let keys = [
+            (
+                COOKIE,
+                ApiKey::Cookie(ApiKeyValue::with_description(
+                    names.access.to_string(),
+                    format!("The access token in a cookie. {csrf}"),
+                )),
+            ),
+            (
+                REFRESH_COOKIE,
+                ApiKey::Cookie(ApiKeyValue::with_description(
+                    names.refresh.to_string(),
+                    format!("The refresh token in a cookie. {csrf}"),
+                )),
+            ),
+            (
+                QUERY,
+                ApiKey::Query(ApiKeyValue::with_description(
+                    "access_token",
+                    "The access token in the query string (RFC 6750 §2.3).",
+                )),
+            ),
+        ];
+        for (name, key) in keys {
+            if schemes.contains(name) {
+                components.add_security_scheme(name, SecurityScheme::ApiKey(key));
+            }
+        }
     }
 }
 
-/// Every OAuth2 scope an operation of `openapi` requires.
-fn required_scopes(openapi: &OpenApi) -> BTreeSet<String> {
+/// The schemes the operations of `openapi` name, and every OAuth2 scope
+/// they require.
+fn requirements(openapi: &OpenApi) -> (BTreeSet<String>, BTreeSet<String>) {
     let Ok(paths) = serde_json::to_value(&openapi.paths) else {
-        return BTreeSet::new();
+        return (BTreeSet::new(), BTreeSet::new());
     };
     let operations = paths
         .as_object()
@@ -163,13 +217,20 @@ fn required_scopes(openapi: &OpenApi) -> BTreeSet<String> {
         .flat_map(|paths| paths.values())
         .filter_map(|item| item.as_object())
         .flat_map(|item| item.values());
-    let mut scopes = BTreeSet::new();
+    let (mut schemes, mut scopes) = (BTreeSet::new(), BTreeSet::new());
     for operation in operations {
         let requirements = operation["security"].as_array().into_iter().flatten();
-        for requirement in requirements {
-            let listed = requirement[OAUTH2].as_array().into_iter().flatten();
-            scopes.extend(listed.filter_map(|s| s.as_str()).map(str::to_owned));
+        for requirement in requirements.filter_map(|r| r.as_object()) {
+            schemes.extend(requirement.keys().cloned());
+            let listed = requirement.get(OAUTH2).and_then(|s| s.as_array());
+            scopes.extend(
+                listed
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_str())
+                    .map(str::to_owned),
+            );
         }
     }
-    scopes
+    (schemes, scopes)
 }
