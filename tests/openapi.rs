@@ -184,6 +184,8 @@ fn each_check_is_named_in_the_refusals() {
     );
     assert_eq!(op["parameters"][0]["name"], "username");
     let refresh = operation("/refresh", "post");
+    // What the OAuth2 flow keeps is an access token.
+    assert_eq!(refresh["security"], json!([{ "bearer": [] }]));
     let unauthorized = refresh["responses"]["401"]["description"].as_str().unwrap();
     assert!(
         unauthorized.contains("or is not a refresh token"),
@@ -213,7 +215,7 @@ fn each_location_is_a_scheme() {
     );
     assert_eq!(
         operation("/session/refresh", "post")["security"],
-        json!([{ "refresh_cookie": [] }, { "bearer": [] }, { "oauth2": [] }])
+        json!([{ "refresh_cookie": [] }, { "bearer": [] }])
     );
     let doc = document();
     let schemes = &doc["components"]["securitySchemes"];

@@ -64,7 +64,9 @@ fn rewrite(tokens: TokenStream, args: &Args) -> TokenStream {
 
 /// `security(("bearer" = [..]), ("oauth2" = [..]))`: one alternative per
 /// scheme the token may come by, each with the OAuth2 scopes of
-/// `scope("..")`; `()` first when the token is optional. Without
+/// `scope("..")`; `()` first when the token is optional. A refresh token in
+/// the header is `bearer` alone: what the OAuth2 flow keeps is an access
+/// token. Without
 /// `location(..)` the manager's locations apply, which the macro cannot
 /// see: the header's schemes stand for them.
 fn security(args: &Args) -> TokenStream {
@@ -83,6 +85,8 @@ fn security(args: &Args) -> TokenStream {
     let mut schemes = Vec::new();
     for location in locations {
         match location {
+            // The OAuth2 flow's token is an access token.
+            Location::Header if args.refresh.is_some() => schemes.push(BEARER),
             Location::Header => schemes.extend([BEARER, OAUTH2]),
             Location::Cookie if args.refresh.is_some() => schemes.push(REFRESH_COOKIE),
             Location::Cookie => schemes.push(COOKIE),

@@ -7,7 +7,8 @@
 //! - its security requirement: one alternative per scheme the token may
 //!   come by, with the strings of `scope("..")` as OAuth2 scopes, and an
 //!   empty requirement first when the token is `optional`. The header is
-//!   the [`BEARER`] or the [`OAUTH2`] scheme; `location(cookie)` is
+//!   the [`BEARER`] or the [`OAUTH2`] scheme (a refresh token's, [`BEARER`]
+//!   alone: what the OAuth2 flow keeps is an access token); `location(cookie)` is
 //!   [`COOKIE`] (or [`REFRESH_COOKIE`]) and `location(query)` is [`QUERY`].
 //!   Without `location(..)`, the manager's locations apply, which the
 //!   macro cannot see: the header's schemes stand for them. A path that

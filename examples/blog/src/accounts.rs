@@ -6,27 +6,30 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jwt_guard::{IssuedToken, Token, TokenKind, TokenManager, require_token};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::db::{hash_password, verify_password};
-use crate::error::{ApiError, Form, Json, Path};
+use crate::error::{ApiError, ErrorBody, Form, Json, Path};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Credentials {
     pub(crate) username: String,
     pub(crate) password: String,
 }
 
 /// OAuth2's password grant (RFC 6749 §4.3): the form OAuth2 clients send.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenForm {
+    /// `password`, or left out.
+    #[schema(example = "password")]
     grant_type: Option<String>,
     username: String,
     password: String,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, ToSchema)]
 pub struct User {
     username: String,
     is_admin: bool,
@@ -58,6 +61,16 @@ fn check_password(password: &str) -> Result<(), ApiError> {
 }
 
 /// Creates an account. The first account is the admin.
+#[utoipa::path(
+    post,
+    path = "/signup",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Created", body = User),
+        (status = 400, description = "Invalid username or password", body = ErrorBody),
+        (status = 409, description = "The username is taken", body = ErrorBody)
+    )
+)]
 pub async fn signup(
     State(state): State<AppState>,
     Json(new): Json<Credentials>,
@@ -140,7 +153,7 @@ async fn log_in(
     manager: &TokenManager,
     username: &str,
     password: String,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<TokenPair>, ApiError> {
     let Some(is_admin) = authenticate(state, username, password).await? else {
         return Ok(None);
     };
@@ -148,21 +161,42 @@ async fn log_in(
     Ok(Some(token_body(&access, &refresh)))
 }
 
-fn token_body(access: &IssuedToken, refresh: &IssuedToken) -> Value {
-    json!({
-        "access_token": access.as_str(),
-        "refresh_token": refresh.as_str(),
-        "token_type": "Bearer",
-        "expires_in": access.expires_in(),
-    })
+/// A token pair, as OAuth2's token endpoint answers (RFC 6749 §5.1).
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    access_token: String,
+    refresh_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    expires_in: u64,
+}
+
+fn token_body(access: &IssuedToken, refresh: &IssuedToken) -> TokenPair {
+    TokenPair {
+        access_token: access.as_str().to_owned(),
+        refresh_token: refresh.as_str().to_owned(),
+        token_type: "Bearer",
+        expires_in: access.expires_in(),
+    }
 }
 
 /// Logs in with a JSON body; issues a fresh access token and a refresh token.
+#[utoipa::path(
+    post,
+    path = "/login",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "A fresh access token and a refresh token", body = TokenPair),
+        (status = 401, description = "Wrong username or password", body = ErrorBody)
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     manager: TokenManager,
     Json(credentials): Json<Credentials>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<TokenPair>, ApiError> {
     log_in(
         &state,
         &manager,
@@ -182,11 +216,20 @@ pub async fn login(
 
 /// OAuth2 token endpoint (form: `username`, `password`, optional
 /// `grant_type=password`), so OAuth2 clients and Swagger UI can log in.
+#[utoipa::path(
+    post,
+    path = "/token",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A fresh access token and a refresh token", body = TokenPair),
+        (status = 400, description = "Wrong username or password (`invalid_grant`), or another grant type", body = ErrorBody)
+    )
+)]
 pub async fn token(
     State(state): State<AppState>,
     manager: TokenManager,
     Form(form): Form<TokenForm>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<TokenPair>, ApiError> {
     if form.grant_type.as_deref().is_some_and(|g| g != "password") {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -211,7 +254,15 @@ pub async fn token(
 /// presented one is consumed, and presenting it again revokes the family
 /// (every token of that login) and is refused.
 #[require_token(refresh)]
-pub async fn refresh(manager: TokenManager, token: Token) -> Result<axum::Json<Value>, Response> {
+#[utoipa::path(
+    post,
+    path = "/refresh",
+    responses((status = 200, description = "A new pair of the same family", body = TokenPair))
+)]
+pub async fn refresh(
+    manager: TokenManager,
+    token: Token,
+) -> Result<axum::Json<TokenPair>, Response> {
     let (access, refresh) = manager
         .rotate(&token)
         .await
@@ -219,7 +270,7 @@ pub async fn refresh(manager: TokenManager, token: Token) -> Result<axum::Json<V
     Ok(axum::Json(token_body(&access, &refresh)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct Logout {
     refresh_token: Option<String>,
 }
@@ -228,6 +279,15 @@ pub struct Logout {
 /// token and every access token of that login), and the family of the
 /// refresh token if one is given.
 #[require_token]
+#[utoipa::path(
+    post,
+    path = "/logout",
+    request_body(content = Option<Logout>, description = "Optionally, the refresh token of another login to end too"),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 400, description = "Not a refresh token of yours", body = ErrorBody)
+    )
+)]
 pub async fn logout(
     manager: TokenManager,
     token: Token,
@@ -258,12 +318,30 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A user's profile, with the number of their posts.
+#[derive(Serialize, ToSchema)]
+pub struct Profile {
+    username: String,
+    is_admin: bool,
+    created_at: String,
+    posts: i64,
+}
+
 /// A user's profile: theirs, or any for an admin.
 #[require_token(sub = "username", override(admin = true))]
+#[utoipa::path(
+    get,
+    path = "/users/{username}",
+    params(("username" = String, Path, description = "The user")),
+    responses(
+        (status = 200, description = "The profile", body = Profile),
+        (status = 404, description = "No such user", body = ErrorBody)
+    )
+)]
 pub async fn profile(
     State(state): State<AppState>,
     Path(username): Path<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Profile>, ApiError> {
     let user = find_user(&state, &username).await?;
     let (posts,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM posts JOIN users ON users.id = posts.author_id WHERE users.username = ?",
@@ -271,15 +349,15 @@ pub async fn profile(
     .bind(&username)
     .fetch_one(&state.db)
     .await?;
-    Ok(axum::Json(json!({
-        "username": user.username,
-        "is_admin": user.is_admin,
-        "created_at": user.created_at,
-        "posts": posts,
-    })))
+    Ok(axum::Json(Profile {
+        username: user.username,
+        is_admin: user.is_admin,
+        created_at: user.created_at,
+        posts,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewPassword {
     new_password: String,
 }
@@ -287,6 +365,16 @@ pub struct NewPassword {
 /// Changes one's own password: needs a fresh token (a real login, not a
 /// refresh). Every token of the user is revoked; log in again.
 #[require_token(fresh, sub = "username")]
+#[utoipa::path(
+    put,
+    path = "/users/{username}/password",
+    params(("username" = String, Path, description = "You")),
+    request_body = NewPassword,
+    responses(
+        (status = 204, description = "Changed; every token of the user is revoked"),
+        (status = 400, description = "Invalid password", body = ErrorBody)
+    )
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     manager: TokenManager,
@@ -310,6 +398,15 @@ pub async fn change_password(
 /// Deletes an account and its posts: the user's own with a fresh token, or
 /// any by a (fresh) admin. Every token of the user is revoked.
 #[require_token(fresh, sub = "username", override(admin = true))]
+#[utoipa::path(
+    delete,
+    path = "/users/{username}",
+    params(("username" = String, Path, description = "The user")),
+    responses(
+        (status = 204, description = "Deleted, with their posts; every token of the user is revoked"),
+        (status = 404, description = "No such user", body = ErrorBody)
+    )
+)]
 pub async fn delete_account(
     State(state): State<AppState>,
     manager: TokenManager,
@@ -328,6 +425,11 @@ pub async fn delete_account(
 
 /// Every user: admins only.
 #[require_token(scope(admin = true))]
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    responses((status = 200, description = "Every user", body = Vec<User>))
+)]
 pub async fn all_users(State(state): State<AppState>) -> Result<axum::Json<Vec<User>>, ApiError> {
     let users =
         sqlx::query_as::<_, User>("SELECT username, is_admin, created_at FROM users ORDER BY id")

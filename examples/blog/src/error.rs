@@ -9,6 +9,17 @@ use axum::{Form as AxumForm, Json as AxumJson};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+/// The body of an error answer, for the API's documentation.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for programs: `invalid_input`, `not_found`, …
+    #[schema(example = "not_found")]
+    error: &'static str,
+    /// What went wrong, for people.
+    #[schema(example = "post not found")]
+    message: String,
+}
+
 /// An error answer: `{"error": "<code>", "message": "<human text>"}`.
 #[derive(Debug)]
 pub struct ApiError {

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod db;
+mod docs;
 mod error;
 mod live;
 mod page;
@@ -17,6 +18,7 @@ use sqlx::SqlitePool;
 use tokio::sync::broadcast;
 
 pub use db::open;
+pub use docs::ApiDoc;
 
 /// What every handler shares: the database, and the live feed of new posts.
 #[derive(Clone)]
@@ -44,13 +46,15 @@ pub fn token_settings(builder: TokenManagerBuilder) -> TokenManagerBuilder {
 }
 
 /// Every route of the API; the page at `/` with its session under
-/// `/session` and its live feed at `/live`; and the manager's public keys
-/// at `/.well-known/jwks.json` (an empty set while it signs with an HMAC
+/// `/session` and its live feed at `/live`; the API's docs at `/docs` and
+/// `/openapi.json`; and the manager's public keys at
+/// `/.well-known/jwks.json` (an empty set while it signs with an HMAC
 /// secret, which is never published).
 pub fn router(db: SqlitePool, manager: &TokenManager) -> Router {
     let (posts, _) = broadcast::channel(64);
     Router::new()
         .merge(manager.jwks_router())
+        .merge(docs::router())
         .route("/", get(page::index))
         .route("/app.js", get(page::script))
         .route(

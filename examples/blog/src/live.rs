@@ -14,8 +14,14 @@ use tokio::sync::broadcast;
 
 use crate::AppState;
 
-/// Upgrades to a WebSocket that carries new posts until the token expires.
+/// Upgrades to a WebSocket that carries each new post as JSON, until the
+/// token that opened it expires (close code 1008, `token expired`).
 #[require_token(location(cookie, query))]
+#[utoipa::path(
+    get,
+    path = "/live",
+    responses((status = 101, description = "Switching to the WebSocket protocol"))
+)]
 pub async fn live(
     State(state): State<AppState>,
     token: Token,

@@ -4,11 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jwt_guard::require_token;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::error::{ApiError, Json, Path, Query};
+use crate::error::{ApiError, ErrorBody, Json, Path, Query};
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, ToSchema)]
 pub struct Post {
     id: i64,
     author: String,
@@ -22,23 +23,29 @@ const SELECT: &str =
     "SELECT posts.id, users.username AS author, title, body, posts.created_at, updated_at
                       FROM posts JOIN users ON users.id = posts.author_id";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewPost {
     title: String,
     body: String,
 }
 
-#[derive(Deserialize)]
+/// What to change; what is left out stays.
+#[derive(Deserialize, ToSchema)]
 pub struct PostUpdate {
     title: Option<String>,
     body: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// From 1.
     #[serde(default = "first_page")]
+    #[param(default = 1, minimum = 1)]
     page: u32,
+    /// From 1 to 100.
     #[serde(default = "per_page")]
+    #[param(default = 20, minimum = 1, maximum = 100)]
     per_page: u32,
     /// Only this user's posts.
     author: Option<String>,
@@ -74,6 +81,15 @@ async fn fetch(state: &AppState, id: i64) -> Result<Post, ApiError> {
 
 /// Every post, or one author's (`?author=alice`), newest first, a page at
 /// a time (`?page=1&per_page=20`).
+#[utoipa::path(
+    get,
+    path = "/posts",
+    params(Page),
+    responses(
+        (status = 200, description = "Posts, newest first", body = Vec<Post>),
+        (status = 400, description = "A page out of range", body = ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Query(page): Query<Page>,
@@ -95,6 +111,15 @@ pub async fn list(
 }
 
 /// One post.
+#[utoipa::path(
+    get,
+    path = "/posts/{id}",
+    params(("id" = i64, Path, description = "The post")),
+    responses(
+        (status = 200, description = "The post", body = Post),
+        (status = 404, description = "No such post", body = ErrorBody)
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -104,6 +129,16 @@ pub async fn show(
 
 /// Writes a post as `username`: that user, or an admin on their behalf.
 #[require_token(sub = "username", override(admin = true))]
+#[utoipa::path(
+    post,
+    path = "/users/{username}/posts",
+    params(("username" = String, Path, description = "The author")),
+    request_body = NewPost,
+    responses(
+        (status = 201, description = "Created", body = Post),
+        (status = 400, description = "Invalid title or body", body = ErrorBody)
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Path(username): Path<String>,
@@ -130,6 +165,19 @@ pub async fn create(
 
 /// Edits one of `username`'s posts.
 #[require_token(sub = "username", override(admin = true))]
+#[utoipa::path(
+    put,
+    path = "/users/{username}/posts/{id}",
+    params(
+        ("username" = String, Path, description = "The author"),
+        ("id" = i64, Path, description = "The post")
+    ),
+    request_body = PostUpdate,
+    responses(
+        (status = 200, description = "Changed", body = Post),
+        (status = 404, description = "No such post of theirs", body = ErrorBody)
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     Path((username, id)): Path<(String, i64)>,
@@ -156,6 +204,18 @@ pub async fn update(
 
 /// Deletes one of `username`'s posts.
 #[require_token(sub = "username", override(admin = true))]
+#[utoipa::path(
+    delete,
+    path = "/users/{username}/posts/{id}",
+    params(
+        ("username" = String, Path, description = "The author"),
+        ("id" = i64, Path, description = "The post")
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such post of theirs", body = ErrorBody)
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     Path((username, id)): Path<(String, i64)>,

@@ -495,3 +495,84 @@ async fn the_blog_publishes_its_public_keys() {
         .await;
     assert_eq!(reply.json(), json!({ "keys": [] }));
 }
+
+#[tokio::test]
+async fn the_api_is_documented_at_openapi_json_with_swagger_ui_at_docs() {
+    let blog = Blog::new().await;
+    let reply = blog.send(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let doc = reply.json();
+    // Every route of the API is documented.
+    let mut documented: Vec<String> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    documented.sort_unstable();
+    assert_eq!(
+        documented,
+        [
+            "DELETE /session",
+            "DELETE /users/{username}",
+            "DELETE /users/{username}/posts/{id}",
+            "GET /admin/users",
+            "GET /live",
+            "GET /posts",
+            "GET /posts/{id}",
+            "GET /session",
+            "GET /users/{username}",
+            "POST /login",
+            "POST /logout",
+            "POST /refresh",
+            "POST /session",
+            "POST /session/refresh",
+            "POST /signup",
+            "POST /token",
+            "POST /users/{username}/posts",
+            "PUT /users/{username}/password",
+            "PUT /users/{username}/posts/{id}",
+        ]
+    );
+    // Guarded routes carry what their attribute enforces; open ones nothing.
+    let create = &doc["paths"]["/users/{username}/posts"]["post"];
+    assert_eq!(
+        create["security"],
+        json!([{ "bearer": [] }, { "oauth2": [] }])
+    );
+    let forbidden = create["responses"]["403"]["description"].as_str().unwrap();
+    assert!(
+        forbidden.contains("`sub` equal to the `username` path parameter"),
+        "{forbidden}"
+    );
+    assert!(create["responses"]["401"].is_object());
+    assert!(doc["paths"]["/posts"]["get"].get("security").is_none());
+    assert_eq!(
+        doc["paths"]["/live"]["get"]["security"],
+        json!([{ "cookie": [] }, { "query": [] }])
+    );
+    // Swagger UI's Authorize button logs in through `/token`.
+    let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["password"];
+    assert_eq!(flow["tokenUrl"], "/token");
+
+    // Swagger UI, from the files the crate ships.
+    let reply = blog.send(Method::GET, "/docs", None, None).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.headers[header::LOCATION], "/docs/");
+    let reply = blog.send(Method::GET, "/docs/", None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.text.contains(r#"<div id="swagger-ui"></div>"#));
+    let reply = blog
+        .send(Method::GET, "/docs/swagger-initializer.js", None, None)
+        .await;
+    assert!(
+        reply.text.contains(r#""url": "/openapi.json""#),
+        "{}",
+        reply.text
+    );
+    let reply = blog
+        .send(Method::GET, "/docs/swagger-ui-bundle.js", None, None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.text.len() > 100_000);
+}
