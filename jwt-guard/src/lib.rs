@@ -131,7 +131,7 @@ mod revocation;
 /// A token that passed verification, and what handlers read of it.
 mod token;
 /// Steps 1–2: where the token is read from (header, cookie, query) and the
-/// CSRF check of a cookie-borne token.
+/// origin and CSRF checks of a cookie-borne token.
 mod transport;
 
 #[doc(hidden)]

@@ -1,4 +1,5 @@
-//! A mini-blog API guarded by jwt-guard: sign up, log in, write posts.
+//! A mini-blog API guarded by jwt-guard: sign up, log in, write posts; a
+//! page to do so from a browser at `/`, and the API's docs at `/docs`.
 //!
 //! ```sh
 //! cargo run -p example-blog
@@ -44,9 +45,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let addr = std::env::var("BLOG_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let addr = listener.local_addr()?;
     tracing::info!(
-        "blog listening on http://{}; the README's walk-through shows what to send",
-        listener.local_addr()?
+        "blog listening on http://{addr}: the page at http://{addr}/, the API docs at \
+         http://{addr}/docs; the README's walk-through shows what to send"
     );
     axum::serve(listener, example_blog::router(db, &manager))
         .with_graceful_shutdown(async {
