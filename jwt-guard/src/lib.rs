@@ -117,9 +117,9 @@ mod kind;
 /// The token manager: settings checked once at build, issuing, verifying
 /// (steps 3–6) and revoking.
 mod manager;
-/// Tokens of other issuers: OIDC discovery, JWK Sets, background refresh.
 #[cfg(feature = "utoipa")]
 pub mod openapi;
+/// Tokens of other issuers: OIDC discovery, JWK Sets, background refresh.
 #[cfg(feature = "remote")]
 mod remote;
 /// Steps 8–10: a handler's declared requirement and its checks (override,
