@@ -110,7 +110,7 @@ pub struct AuthErrorBody {
 /// of the app's token endpoint, listing every OAuth2 scope the document's
 /// operations require; and [`COOKIE`], [`REFRESH_COOKIE`] and [`QUERY`]
 /// when an operation names them. The cookie schemes name the default
-/// [`CookieNames`](crate::CookieNames).
+/// [`CookieNames`].
 ///
 /// ```
 /// use jwt_guard::openapi::SecuritySchemes;
