@@ -680,6 +680,7 @@ async fn cookie_tokens_on_unsafe_methods_need_the_requests_own_origin() {
         &[(HOST, "api.test:443"), (ORIGIN, "https://api.test")],
         &[(HOST, "API.test:8443"), (ORIGIN, "https://api.test:8443")],
         &[(HOST, "[::1]:3000"), (ORIGIN, "http://[::1]:3000")],
+        &[(HOST, "[::1]"), (ORIGIN, "http://[::1]")],
         // Without `Origin`, the `Referer`'s origin.
         &[
             (HOST, "api.test"),
