@@ -282,34 +282,38 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
-/// A cookie-borne token on an unsafe method or a WebSocket upgrade must
+/// A WebSocket opening: `Upgrade: websocket` (HTTP/1.1), or a CONNECT
+/// (RFC 8441, over HTTP/2), which no page's `fetch` can send.
+fn is_websocket(parts: &Parts) -> bool {
+    parts.method == Method::CONNECT
+        || parts
+            .headers
+            .get_all(UPGRADE)
+            .iter()
+            .any(|v| contains_token(v, "websocket"))
+}
+
+/// A cookie-borne token on an unsafe method or a WebSocket opening must
 /// come from the request's own origin or an allowed one: what the browser
-/// says in `Origin`, else in `Referer`. Neither, or `Origin: null`, is
-/// refused: every browser sends one of them on such requests.
+/// says in `Origin`, else in `Referer`. Neither, two `Origin` headers, or
+/// `Origin: null` is refused: a browser sends exactly one on such requests.
 fn check_origin(parts: &Parts, allowed: &[String]) -> Result<(), AuthError> {
-    let upgrade = parts
-        .headers
-        .get_all(UPGRADE)
-        .iter()
-        .any(|v| contains_token(v, "websocket"));
-    if is_safe(&parts.method) && !upgrade {
+    if is_safe(&parts.method) && !is_websocket(parts) {
         return Ok(());
     }
-    let origin = match parts.headers.get(ORIGIN) {
-        Some(origin) => origin.to_str().ok().and_then(parse_origin),
-        None => parts
+    let mut origins = parts.headers.get_all(ORIGIN).iter();
+    let origin = match (origins.next(), origins.next()) {
+        (Some(origin), None) => origin.to_str().ok().and_then(parse_origin),
+        (Some(_), Some(_)) => None,
+        (None, _) => parts
             .headers
             .get(REFERER)
             .and_then(|v| v.to_str().ok())
             .and_then(origin_of_url),
     };
-    let Some(origin) = origin else {
-        return Err(InvalidToken::Origin.into());
-    };
-    if allowed.contains(&origin) || is_own_origin(parts, &origin) {
-        Ok(())
-    } else {
-        Err(InvalidToken::Origin.into())
+    match origin {
+        Some(origin) if allowed.contains(&origin) || is_own_origin(parts, &origin) => Ok(()),
+        _ => Err(InvalidToken::Origin.into()),
     }
 }
 
@@ -320,19 +324,25 @@ fn contains_token(value: &HeaderValue, token: &str) -> bool {
         .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
 }
 
-/// Whether `origin` (normalized) names the host the request was sent to:
-/// its `Host` header, or its URI's authority over HTTP/2. The scheme is
-/// not compared: behind a proxy that ends TLS the server cannot know its
-/// own, and a page on the same host and port is the same server.
+/// Whether `origin` (normalized) is the request's own: its host and port
+/// are those the request was sent to (the URI's authority, over HTTP/2 or
+/// in absolute form, else the `Host` header), and its scheme is `https`,
+/// or `http` on a loopback host. The server cannot know its own scheme
+/// behind a proxy that ends TLS; a page served over plain HTTP on the same
+/// host (port 80 where the API is on 443) is another origin, and cookie
+/// transport's `Secure` cookies only ever travel over HTTPS or to loopback.
 fn is_own_origin(parts: &Parts, origin: &str) -> bool {
-    let host = match parts.headers.get(HOST) {
-        Some(host) => host.to_str().ok(),
-        None => parts.uri.authority().map(|a| a.as_str()),
+    let host = match parts.uri.authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => parts.headers.get(HOST).and_then(|h| h.to_str().ok()),
     };
     let Some(host) = host else { return false };
     let Some((scheme, authority)) = origin.split_once("://") else {
         return false;
     };
+    if scheme == "http" && !is_loopback(authority) {
+        return false;
+    }
     if authority.eq_ignore_ascii_case(host) {
         return true;
     }
@@ -340,6 +350,19 @@ fn is_own_origin(parts: &Parts, origin: &str) -> bool {
     let default_port = if scheme == "https" { ":443" } else { ":80" };
     host.strip_suffix(default_port)
         .is_some_and(|host| host.eq_ignore_ascii_case(authority))
+}
+
+/// Whether an origin's `host[:port]` is a loopback host: `localhost`,
+/// `127.0.0.0/8` or `[::1]`.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The origin of an absolute `http(s)` URL, normalized.
@@ -350,8 +373,9 @@ fn origin_of_url(url: &str) -> Option<String> {
 }
 
 /// An origin as browsers serialize it, `scheme://host[:port]`: `http` or
-/// `https`, no user, path, query or fragment, lowercase, without the
-/// scheme's default port. `None` for anything else, `null` included.
+/// `https`; a DNS name, an IPv4 address or a bracketed IPv6 address; no
+/// user, path, query or fragment. Lowercased, without the scheme's default
+/// port. `None` for anything else, `null` included.
 pub(crate) fn parse_origin(origin: &str) -> Option<String> {
     let (scheme, authority) = origin.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
@@ -361,19 +385,29 @@ pub(crate) fn parse_origin(origin: &str) -> Option<String> {
         _ => return None,
     };
     let authority = authority.to_ascii_lowercase();
-    let (host, port) = match authority.rsplit_once(':') {
-        // An IPv6 literal's colons are inside its brackets.
-        Some((host, port)) if !port.contains(']') => (host, Some(port)),
-        _ => (authority.as_str(), None),
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => {
+            let (address, after) = rest.split_once(']')?;
+            address.parse::<std::net::Ipv6Addr>().ok()?;
+            let port = match after {
+                "" => None,
+                after => Some(after.strip_prefix(':')?),
+            };
+            (&authority[..address.len() + 2], port)
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority.as_str(), None),
+        },
     };
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
-        && (host.starts_with('[') == host.ends_with(']'));
+    let name_ok = host.starts_with('[')
+        || (!host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
     let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    if !host_ok || !port_ok {
+        port.is_none_or(|p| p.parse::<u16>().is_ok() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !name_ok || !port_ok {
         return None;
     }
     Some(match port {
@@ -383,7 +417,9 @@ pub(crate) fn parse_origin(origin: &str) -> Option<String> {
 }
 
 fn check_csrf<'a>(parts: &'a Parts, csrf_cookie: &str) -> Result<Option<&'a str>, AuthError> {
-    if is_safe(&parts.method) {
+    // A WebSocket opening over HTTP/2 is a CONNECT, which cannot carry the
+    // header; its origin was checked.
+    if is_safe(&parts.method) || parts.method == Method::CONNECT {
         return Ok(None);
     }
     let sent = parts

@@ -674,11 +674,12 @@ async fn cookie_tokens_on_unsafe_methods_need_the_requests_own_origin() {
     let app = app(&m);
     let accepted: &[&[(header::HeaderName, &str)]] = &[
         &[(HOST, "api.test"), (ORIGIN, "https://api.test")],
-        // The scheme is not compared: behind a proxy that ends TLS the
-        // server cannot know its own.
-        &[(HOST, "api.test"), (ORIGIN, "http://api.test")],
         &[(HOST, "api.test:443"), (ORIGIN, "https://api.test")],
+        &[(HOST, "api.test"), (ORIGIN, "https://api.test:443")],
         &[(HOST, "API.test:8443"), (ORIGIN, "https://api.test:8443")],
+        // Plain HTTP on a loopback host: development.
+        &[(HOST, "127.0.0.1:3000"), (ORIGIN, "http://127.0.0.1:3000")],
+        &[(HOST, "localhost:3000"), (ORIGIN, "http://localhost:3000")],
         &[(HOST, "[::1]:3000"), (ORIGIN, "http://[::1]:3000")],
         &[(HOST, "[::1]"), (ORIGIN, "http://[::1]")],
         // Without `Origin`, the `Referer`'s origin.
@@ -694,17 +695,29 @@ async fn cookie_tokens_on_unsafe_methods_need_the_requests_own_origin() {
     let refused: &[&[(header::HeaderName, &str)]] = &[
         &[(HOST, "api.test"), (ORIGIN, "https://evil.test")],
         &[(HOST, "api.test"), (ORIGIN, "https://api.test.evil.test")],
+        &[(HOST, "api.test"), (ORIGIN, "https://api.test.")],
         &[(HOST, "api.test"), (ORIGIN, "https://api.test:8443")],
         &[(HOST, "api.test:8443"), (ORIGIN, "https://api.test")],
+        // The same host over plain HTTP is another origin (port 80, and a
+        // network attacker's page), but on loopback.
+        &[(HOST, "api.test"), (ORIGIN, "http://api.test")],
+        &[(HOST, "api.test:80"), (ORIGIN, "http://api.test")],
         &[(HOST, "api.test"), (ORIGIN, "null")],
         &[(HOST, "api.test"), (ORIGIN, "")],
         &[(HOST, "api.test"), (REFERER, "https://evil.test/api.test")],
+        &[(HOST, "api.test"), (REFERER, "https://api.test@evil.test/")],
         &[(HOST, "api.test"), (REFERER, "/relative")],
         // `Origin` wins over `Referer`.
         &[
             (HOST, "api.test"),
             (ORIGIN, "https://evil.test"),
             (REFERER, "https://api.test/"),
+        ],
+        // Two `Origin` headers: no browser sends them.
+        &[
+            (HOST, "api.test"),
+            (ORIGIN, "https://api.test"),
+            (ORIGIN, "https://evil.test"),
         ],
         // Neither: every browser sends one of them on such a request.
         &[(HOST, "api.test")],
@@ -716,17 +729,37 @@ async fn cookie_tokens_on_unsafe_methods_need_the_requests_own_origin() {
             .await
             .refused(InvalidToken::Origin, &[&token]);
     }
-    // Over HTTP/2 the host is the URI's authority.
+    // Over HTTP/2 (or in absolute form) the host is the URI's authority,
+    // whatever `Host` says.
+    let app_any = Router::new()
+        .route("/c", axum::routing::any(cookie_only))
+        .layer(m.layer());
     let (request, _) = cookie_request(
         &m,
         "DELETE",
         "https://api.test/c",
         &[(ORIGIN, "https://api.test")],
     );
-    let app_any = Router::new()
-        .route("/c", axum::routing::delete(cookie_only))
-        .layer(m.layer());
     send(&app_any, request).await.assert_ok("alice");
+    let (request, token) = cookie_request(
+        &m,
+        "DELETE",
+        "https://api.test/c",
+        &[(HOST, "evil.test"), (ORIGIN, "https://evil.test")],
+    );
+    send(&app_any, request)
+        .await
+        .refused(InvalidToken::Origin, &[&token]);
+    // Any method but the safe four, a custom one included.
+    let (request, token) = cookie_request(
+        &m,
+        "PROPFIND",
+        "/c",
+        &[(HOST, "api.test"), (ORIGIN, "https://evil.test")],
+    );
+    send(&app_any, request)
+        .await
+        .refused(InvalidToken::Origin, &[&token]);
     // Safe methods need no origin.
     let (request, _) = cookie_request(&m, "GET", "/c", &[(ORIGIN, "https://evil.test")]);
     send(&app, request).await.assert_ok("alice");
@@ -798,6 +831,57 @@ async fn a_websocket_upgrade_with_a_cookie_needs_an_allowed_origin() {
         );
         send(&app, request).await.assert_ok("alice");
     }
+    // A HEAD that asks for the upgrade is checked as well.
+    let app_any = Router::new()
+        .route("/c", axum::routing::any(cookie_only))
+        .layer(m.layer());
+    let (request, token) = cookie_request(
+        &m,
+        "HEAD",
+        "/c",
+        &[
+            (HOST, "api.test"),
+            (ORIGIN, "https://evil.test"),
+            (UPGRADE, "websocket"),
+        ],
+    );
+    // (A HEAD answer has no body: its status and challenge tell.)
+    let reply = send(&app_any, request).await;
+    assert_eq!(reply.status, 401);
+    let challenge = reply.challenge().unwrap();
+    assert!(
+        challenge.ends_with(
+            r#"error_description="a cookie-borne token is not accepted from this origin""#
+        ),
+        "{challenge}"
+    );
+    reply.assert_no_leak(&[&token]);
+    // Over HTTP/2 a WebSocket opens with CONNECT (RFC 8441): the origin is
+    // checked, and no CSRF header is asked, which a browser's WebSocket
+    // cannot send.
+    let issued = m.access_token("alice").sign().unwrap();
+    let connect = |origin: &str| {
+        Request::builder()
+            .method(Method::CONNECT)
+            .uri("https://api.test/c")
+            .header(header::ORIGIN, origin)
+            .header(
+                header::COOKIE,
+                format!("__Host-access_token={}", issued.as_str()),
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    // (A 2xx answer to CONNECT has no body.)
+    let reply = send(&app_any, connect("https://api.test")).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.ran()),
+        (200, true),
+        "{reply:?}"
+    );
+    send(&app_any, connect("https://evil.test"))
+        .await
+        .refused(InvalidToken::Origin, &[issued.as_str()]);
     // Another upgrade is a plain GET.
     let (request, _) = cookie_request(
         &m,
@@ -817,7 +901,7 @@ async fn allowed_origins_add_front_ends_of_other_hosts() {
     use header::{HOST, ORIGIN};
     let m = builder()
         .allowed_origins(["https://app.example.com", "HTTP://LOCALHOST:5173"])
-        .allowed_origins(["https://admin.example.com:443"])
+        .allowed_origins(["https://admin.example.com:443", "http://[::1]:8080"])
         .build()
         .unwrap();
     let app = app(&m);
@@ -825,6 +909,7 @@ async fn allowed_origins_add_front_ends_of_other_hosts() {
         "https://app.example.com",
         "http://localhost:5173",
         "https://admin.example.com",
+        "http://[::1]:8080",
         // The request's own origin stays allowed.
         "https://api.test",
     ] {
@@ -859,7 +944,17 @@ fn allowed_origins_are_checked_at_build() {
         "ftp://app.example.com",
         "https://user@app.example.com",
         "https://app.example.com:port",
+        "https://app.example.com:65536",
+        "https://app.example.com:+80",
+        "https://app.example.com:",
         "https://",
+        "https://a:1:2",
+        "https://]x[",
+        "https://::1",
+        "https://[::1",
+        "https://[zz::1]",
+        "https://[::1]x",
+        "https://caf\u{e9}.example",
     ] {
         let err = builder().allowed_origins([origin]).build().unwrap_err();
         assert_eq!(err.setting(), "allowed_origins", "{origin}");

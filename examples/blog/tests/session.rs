@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 const REALM: &str = "api";
 const HOST: &str = "blog.test";
-const ORIGIN: &str = "http://blog.test";
+const ORIGIN: &str = "https://blog.test";
 
 async fn blog(access_ttl: Duration) -> (Router, TokenManager) {
     let manager = example_blog::token_settings(
@@ -202,7 +202,7 @@ async fn the_pages_cookie_session_logs_in_writes_refreshes_and_logs_out() {
             "/users/alice/posts",
             &jar,
             "access",
-            "http://blog.test:8080",
+            "https://blog.test:8080",
             Some(post),
         ),
     )
@@ -235,7 +235,8 @@ async fn the_pages_cookie_session_logs_in_writes_refreshes_and_logs_out() {
     crossed
         .0
         .push(("__Host-csrf_refresh_token".into(), access_csrf));
-    let refused = send(
+    let refresh_token = crossed.get("__Host-refresh_token").unwrap().to_owned();
+    send(
         &app,
         from_page(
             Method::POST,
@@ -246,8 +247,8 @@ async fn the_pages_cookie_session_logs_in_writes_refreshes_and_logs_out() {
             None,
         ),
     )
-    .await;
-    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    .await
+    .assert_refused(REALM, InvalidToken::Csrf, &[&refresh_token]);
 
     // Log out: cookies cleared, the login's tokens revoked.
     let before = jar.clone();
@@ -266,7 +267,8 @@ async fn the_pages_cookie_session_logs_in_writes_refreshes_and_logs_out() {
     )
     .await
     .assert_refused(REALM, InvalidToken::Revoked, &[&refreshed_access]);
-    let reply = send(
+    let spent_refresh = before.get("__Host-refresh_token").unwrap().to_owned();
+    send(
         &app,
         from_page(
             Method::POST,
@@ -277,8 +279,8 @@ async fn the_pages_cookie_session_logs_in_writes_refreshes_and_logs_out() {
             None,
         ),
     )
-    .await;
-    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    .await
+    .assert_refused(REALM, InvalidToken::Revoked, &[&spent_refresh]);
     send(
         &app,
         from_page(Method::GET, "/session", &jar, "access", ORIGIN, None),
@@ -440,10 +442,14 @@ async fn the_live_feed_refuses_no_token_and_a_foreign_origin() {
         );
     }
     // A cookie without any Origin: no browser opens a socket that way.
-    let (status, _) = open(addr, "", &[("cookie", &jar.header())])
+    let (status, challenge) = open(addr, "", &[("cookie", &jar.header())])
         .await
         .expect_err("refused");
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        challenge.contains("a cookie-borne token is not accepted from this origin"),
+        "{challenge}"
+    );
     // A forged query token.
     let (status, challenge) = open(addr, "?access_token=e30.e30.e30", &[])
         .await
