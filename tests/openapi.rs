@@ -31,7 +31,13 @@ async fn optional(token: Option<Token>) -> Ran<String> {
     Ran(token.map_or_else(|| "anonymous".to_owned(), |t| t.sub().to_owned()))
 }
 
-#[require_token(fresh, sub = "username", scope(admin = true), claims(team = "core"))]
+#[require_token(
+    fresh,
+    sub = "username",
+    scope(admin = true),
+    claims(team = "core"),
+    override(root = true)
+)]
 #[utoipa::path(
     delete,
     path = "/users/{username}",
@@ -58,6 +64,18 @@ async fn by_cookie_or_query() -> Ran<&'static str> {
 #[utoipa::path(post, path = "/session/refresh")]
 async fn refresh_by_cookie() -> Ran<&'static str> {
     Ran("refreshed")
+}
+
+/// Inside `cfg_attr`, with a top-level type whose generics hold a comma.
+#[require_token(scope("posts:read"))]
+#[cfg_attr(all(), utoipa::path(
+    put,
+    path = "/settings",
+    request_body = std::collections::BTreeMap<String, String>,
+    responses((status = 204, description = "Saved"))
+))]
+async fn in_cfg_attr() -> Ran<&'static str> {
+    Ran("saved")
 }
 
 /// Declares its own security and its own 401: both are kept.
@@ -96,7 +114,8 @@ const SECURITY: SecuritySchemes = SecuritySchemes::password_flow("/token");
         own_declarations,
         wrong_order,
         by_cookie_or_query,
-        refresh_by_cookie
+        refresh_by_cookie,
+        in_cfg_attr
     ),
     modifiers(&SECURITY)
 )]
@@ -178,7 +197,8 @@ fn each_check_is_named_in_the_refusals() {
     let forbidden = op["responses"]["403"]["description"].as_str().unwrap();
     assert!(
         forbidden.contains(
-            "`sub` equal to the `username` path parameter, `admin` in its scope, the claim `team`"
+            "`sub` equal to the `username` path parameter, `admin` in its scope, the claim `team` \
+             (unless its scope holds `root`, which stands for all of it)"
         ),
         "{forbidden}"
     );
@@ -204,6 +224,22 @@ fn a_handlers_own_security_and_responses_are_kept() {
             .as_str()
             .unwrap()
             .contains("the scope `reports`")
+    );
+}
+
+#[test]
+fn a_path_inside_cfg_attr_is_documented_too() {
+    let op = operation("/settings", "put");
+    let scopes = json!(["posts:read"]);
+    assert_eq!(
+        op["security"],
+        json!([{ "bearer": scopes }, { "oauth2": scopes }])
+    );
+    assert!(op["responses"]["401"].is_object() && op["responses"]["403"].is_object());
+    assert_eq!(op["responses"]["204"]["description"], "Saved");
+    assert_eq!(
+        op["requestBody"]["content"]["application/json"]["schema"]["type"],
+        "object"
     );
 }
 
@@ -333,6 +369,7 @@ async fn documented_handlers_run_as_before() {
         .route("/reports", get(own_declarations))
         .route("/live", get(by_cookie_or_query))
         .route("/session/refresh", post(refresh_by_cookie))
+        .route("/settings", axum::routing::put(in_cfg_attr))
         .layer(manager.layer());
     let token = manager.access_token("alice").sign().unwrap();
     send(&app, req("/me", Some(token.as_str())))
@@ -357,6 +394,7 @@ async fn documented_handlers_run_as_before() {
         (Method::GET, "/reports"),
         (Method::GET, "/live"),
         (Method::POST, "/session/refresh"),
+        (Method::PUT, "/settings"),
     ] {
         let reply = send(&app, request(method, path, None, None)).await;
         reply.assert_refused("api", AuthError::Missing, &[]);

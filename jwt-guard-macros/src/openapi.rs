@@ -22,42 +22,63 @@ const REFRESH_COOKIE: &str = "refresh_cookie";
 const QUERY: &str = "query";
 
 /// Adds the requirement and the 401/403 responses to each
-/// `#[utoipa::path(..)]` of `item`. A path that declares `security` keeps
-/// its own; a response the path declares for 401 or 403 is kept.
+/// `#[utoipa::path(..)]` of `item`, also inside `#[cfg_attr(.., ..)]`. A
+/// path that declares `security` keeps its own, and what it declares for
+/// 401 or 403 wins over ours.
 pub(crate) fn document(item: &mut ItemFn, args: &Args) {
     for attr in &mut item.attrs {
         let Meta::List(list) = &mut attr.meta else {
             continue;
         };
-        let segments: Vec<String> = list
-            .path
-            .segments
+        if is_utoipa_path(list.path.segments.iter().map(|s| s.ident.to_string())) {
+            list.tokens = rewrite(list.tokens.clone(), args);
+        } else if list.path.is_ident("cfg_attr") {
+            list.tokens = rewrite_cfg_attr(list.tokens.clone(), args);
+        }
+    }
+}
+
+fn is_utoipa_path(segments: impl Iterator<Item = String>) -> bool {
+    segments.eq(["utoipa", "path"].map(String::from))
+}
+
+/// `cfg_attr(predicate, attr, ..)`: each `utoipa::path(..)` among the
+/// attributes, rewritten.
+fn rewrite_cfg_attr(tokens: TokenStream, args: &Args) -> TokenStream {
+    let mut entries = split_commas(tokens);
+    for entry in entries.iter_mut().skip(1) {
+        let mut tokens: Vec<TokenTree> = entry.clone().into_iter().collect();
+        let Some(TokenTree::Group(group)) = tokens.last() else {
+            continue;
+        };
+        let path: Vec<String> = tokens[..tokens.len() - 1]
             .iter()
-            .map(|s| s.ident.to_string())
+            .filter_map(|t| match t {
+                TokenTree::Ident(ident) => Some(ident.to_string()),
+                _ => None,
+            })
             .collect();
-        if segments != ["utoipa", "path"] {
+        if group.delimiter() != Delimiter::Parenthesis || !is_utoipa_path(path.into_iter()) {
             continue;
         }
-        list.tokens = rewrite(list.tokens.clone(), args);
+        let mut rebuilt = Group::new(Delimiter::Parenthesis, rewrite(group.stream(), args));
+        rebuilt.set_span(group.span());
+        let last = tokens.len() - 1;
+        tokens[last] = TokenTree::Group(rebuilt);
+        *entry = tokens.into_iter().collect();
     }
+    join_commas(entries)
 }
 
 fn rewrite(tokens: TokenStream, args: &Args) -> TokenStream {
     let mut entries = split_commas(tokens);
-    if !entries.iter().any(|entry| starts_with(entry, "security")) {
+    if !entries.iter().any(|entry| is_list(entry, "security")) {
         entries.push(security(args));
     }
     let responses = responses(args);
-    match entries
-        .iter_mut()
-        .find(|entry| starts_with(entry, "responses"))
-    {
+    match entries.iter_mut().find(|entry| is_list(entry, "responses")) {
         Some(entry) => add_responses(entry, responses),
-        None if !responses.is_empty() => {
-            let responses = join_commas(responses.into_iter().map(|(_, r)| r).collect());
-            entries.push(quote!(responses(#responses)));
-        }
-        None => {}
+        None => entries.push(quote!(responses(#(#responses),*))),
     }
     join_commas(entries)
 }
@@ -104,7 +125,7 @@ fn security(args: &Args) -> TokenStream {
 
 /// The guard's refusals, by status: 401 always, 403 when the token must
 /// hold something beyond being valid.
-fn responses(args: &Args) -> Vec<(u16, TokenStream)> {
+fn responses(args: &Args) -> Vec<TokenStream> {
     let mut unauthorized = String::from(
         "The token is missing (where required), malformed, expired, revoked or not accepted",
     );
@@ -115,7 +136,7 @@ fn responses(args: &Args) -> Vec<(u16, TokenStream)> {
         unauthorized.push_str(", or is not fresh: log in again");
     }
     unauthorized.push_str(" (RFC 6750 `invalid_token`).");
-    let mut out = vec![(401, response(401, &unauthorized))];
+    let mut out = vec![response(401, &unauthorized)];
     let mut needs = Vec::new();
     for check in &args.path {
         needs.push(format!(
@@ -143,12 +164,23 @@ fn responses(args: &Args) -> Vec<(u16, TokenStream)> {
         }
     }
     if !needs.is_empty() {
-        let forbidden = format!(
-            "The token is valid but lacks what this operation requires: {} \
-             (RFC 6750 `insufficient_scope`).",
+        let mut forbidden = format!(
+            "The token is valid but lacks what this operation requires: {}",
             needs.join(", ")
         );
-        out.push((403, response(403, &forbidden)));
+        if let Some(overrides) = &args.overrides {
+            let keys: Vec<String> = overrides
+                .entries
+                .iter()
+                .map(|entry| format!("`{}`", entry.key))
+                .collect();
+            forbidden.push_str(&format!(
+                " (unless its scope holds {}, which stands for all of it)",
+                keys.join(" and ")
+            ));
+        }
+        forbidden.push_str(" (RFC 6750 `insufficient_scope`).");
+        out.push(response(403, &forbidden));
     }
     out
 }
@@ -166,74 +198,48 @@ fn response(status: u16, description: &str) -> TokenStream {
     }
 }
 
-/// Appends to `responses(..)` each of ours whose status it does not list.
-fn add_responses(entry: &mut TokenStream, ours: Vec<(u16, TokenStream)>) {
+/// Puts ours first in `responses(..)`: utoipa keeps the last entry of a
+/// status, so whatever the path declares for 401 or 403, in any form (a
+/// tuple, a type implementing `IntoResponses`), wins.
+fn add_responses(entry: &mut TokenStream, ours: Vec<TokenStream>) {
     let mut tokens: Vec<TokenTree> = entry.clone().into_iter().collect();
     let Some(TokenTree::Group(group)) = tokens.get(1) else {
         return;
     };
-    if group.delimiter() != Delimiter::Parenthesis {
-        return;
-    }
-    let declared = declared_statuses(group.stream());
-    let mut inner = split_commas(group.stream());
-    inner.extend(
-        ours.into_iter()
-            .filter(|(status, _)| !declared.contains(status))
-            .map(|(_, tokens)| tokens),
-    );
+    let mut inner = ours;
+    inner.extend(split_commas(group.stream()));
     let mut rebuilt = Group::new(Delimiter::Parenthesis, join_commas(inner));
     rebuilt.set_span(group.span());
     tokens[1] = TokenTree::Group(rebuilt);
     *entry = tokens.into_iter().collect();
 }
 
-/// The statuses `responses(..)` declares, written `status = 401`,
-/// `status = "401"` or `status = StatusCode::UNAUTHORIZED`.
-fn declared_statuses(responses: TokenStream) -> Vec<u16> {
-    let mut statuses = Vec::new();
-    for tuple in responses {
-        let TokenTree::Group(tuple) = tuple else {
-            continue;
-        };
-        let tokens: Vec<TokenTree> = tuple.stream().into_iter().collect();
-        for (i, token) in tokens.iter().enumerate() {
-            let TokenTree::Ident(ident) = token else {
-                continue;
-            };
-            if ident != "status" {
-                continue;
-            }
-            let value: String = tokens
-                .iter()
-                .skip(i + 2)
-                .take_while(|t| !matches!(t, TokenTree::Punct(p) if p.as_char() == ','))
-                .map(ToString::to_string)
-                .collect();
-            let value = value.trim_matches('"');
-            let status = match value.rsplit("::").next().unwrap_or(value) {
-                "UNAUTHORIZED" => Some(401),
-                "FORBIDDEN" => Some(403),
-                other => other.parse().ok(),
-            };
-            statuses.extend(status);
-        }
-    }
-    statuses
+/// Whether `entry` is `name(..)`.
+fn is_list(entry: &TokenStream, name: &str) -> bool {
+    let mut tokens = entry.clone().into_iter();
+    matches!(
+        (tokens.next(), tokens.next(), tokens.next()),
+        (Some(TokenTree::Ident(ident)), Some(TokenTree::Group(group)), None)
+            if ident == name && group.delimiter() == Delimiter::Parenthesis
+    )
 }
 
-fn starts_with(entry: &TokenStream, name: &str) -> bool {
-    matches!(entry.clone().into_iter().next(), Some(TokenTree::Ident(ident)) if ident == name)
-}
-
-/// The entries of a comma-separated list, at the top level.
+/// The entries of a comma-separated list, at the top level: not inside a
+/// group, nor between the `<` and `>` of a type's generics.
 fn split_commas(tokens: TokenStream) -> Vec<TokenStream> {
     let mut entries = vec![TokenStream::new()];
+    let mut angles = 0usize;
     for token in tokens {
         match &token {
-            TokenTree::Punct(p) if p.as_char() == ',' => entries.push(TokenStream::new()),
-            _ => token.to_tokens(entries.last_mut().expect("never empty")),
+            TokenTree::Punct(p) if p.as_char() == ',' && angles == 0 => {
+                entries.push(TokenStream::new());
+                continue;
+            }
+            TokenTree::Punct(p) if p.as_char() == '<' => angles += 1,
+            TokenTree::Punct(p) if p.as_char() == '>' => angles = angles.saturating_sub(1),
+            _ => {}
         }
+        token.to_tokens(entries.last_mut().expect("never empty"));
     }
     entries.retain(|entry| !entry.is_empty());
     entries

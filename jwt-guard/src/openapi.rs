@@ -20,7 +20,15 @@
 //!
 //! Attribute macros expand from the outside in, so `#[require_token]` can
 //! only rewrite what is below it: a `#[utoipa::path]` above it has already
-//! been expanded, and its operation is documented without security.
+//! been expanded, and its operation is documented without security. The
+//! attribute is found as `#[utoipa::path]` (or `#[::utoipa::path]`), also
+//! inside `#[cfg_attr(.., utoipa::path(..))]`.
+//!
+//! Not documented: the 400 of a malformed request and the 503 of an
+//! unavailable revocation store, which any guarded operation may answer.
+//! The cookie schemes name the default [`CookieNames`](crate::CookieNames).
+//! The feature rewrites every `#[utoipa::path]` below a `#[require_token]`
+//! in the build, whose crates must then use utoipa 5.
 //!
 //! [`SecuritySchemes`] adds the two schemes to the document: an HTTP bearer
 //! JWT, and the OAuth2 password flow of the app's token endpoint, which is
