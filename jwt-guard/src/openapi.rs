@@ -26,7 +26,7 @@
 //!
 //! Not documented: the 400 of a malformed request and the 503 of an
 //! unavailable revocation store, which any guarded operation may answer.
-//! The cookie schemes name the default [`CookieNames`](crate::CookieNames).
+//! The cookie schemes name the default [`CookieNames`].
 //! The feature rewrites every `#[utoipa::path]` below a `#[require_token]`
 //! in the build, whose crates must then use utoipa 5.
 //!
