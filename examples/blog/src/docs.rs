@@ -46,11 +46,13 @@ const SECURITY: SecuritySchemes = SecuritySchemes::password_flow("/token");
 )]
 pub struct ApiDoc;
 
-/// `/docs` (Swagger UI, from the files the crate ships) and
-/// `/openapi.json`.
+/// `/docs` (Swagger UI, from the files the crate ships, under a content
+/// security policy) and `/openapi.json`.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    SwaggerUi::new("/docs")
-        .url("/openapi.json", ApiDoc::openapi())
-        .config(Config::default().validator_url("none"))
-        .into()
+    Router::from(
+        SwaggerUi::new("/docs")
+            .url("/openapi.json", ApiDoc::openapi())
+            .config(Config::default().validator_url("none")),
+    )
+    .layer(axum::middleware::map_response(crate::page::docs_policy))
 }

@@ -21,6 +21,10 @@ pub struct Session {
 }
 
 /// Logs in: the access and refresh tokens in cookies, and who logged in.
+///
+/// A page of another origin cannot log a visitor in as someone else (login
+/// CSRF): this takes JSON only, which a browser sends across origins only
+/// after a CORS preflight that the blog never grants.
 #[utoipa::path(
     post,
     path = "/session",

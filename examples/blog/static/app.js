@@ -24,16 +24,36 @@ function call(method, path, body, kind = "access") {
   });
 }
 
-// Exchanges the refresh cookie for new cookies; false when the session is over.
-async function refresh() {
-  return (await call("POST", "/session/refresh", undefined, "refresh")).ok;
+// Exchanges the refresh cookie for new cookies; false when the session is
+// over. Refresh tokens are single-use: one tab refreshes at a time, and a
+// tab skips its refresh when another one has refreshed since `seen` (the
+// CSRF access cookie it saw before its request failed).
+async function refresh(seen) {
+  const run = async () => {
+    if (cookie("__Host-csrf_access_token") !== seen) return true;
+    return (await call("POST", "/session/refresh", undefined, "refresh")).ok;
+  };
+  return navigator.locks ? navigator.locks.request("jwt-guard-refresh", run) : run();
 }
 
-// A request with the access cookie; after a 401 (an expired access token),
-// one refresh and one retry.
+// Whether a 401 says the access token is gone or expired, which a refresh
+// mends (not a revoked token, nor a refused origin or CSRF value).
+async function expired(reply) {
+  if (reply.status !== 401) return false;
+  try {
+    const body = await reply.clone().json();
+    return body.error === "unauthorized" || body.message === "token has expired";
+  } catch (_) {
+    return false;
+  }
+}
+
+// A request with the access cookie; after its token expired, one refresh
+// and one retry.
 async function authed(method, path, body) {
+  const seen = cookie("__Host-csrf_access_token");
   let reply = await call(method, path, body);
-  if (reply.status === 401 && (await refresh())) reply = await call(method, path, body);
+  if ((await expired(reply)) && (await refresh(seen))) reply = await call(method, path, body);
   return reply;
 }
 
@@ -67,13 +87,18 @@ async function loadPosts() {
 
 function listen() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  socket = new WebSocket(`${scheme}//${location.host}/live`);
-  socket.onopen = () => ($("live-status").textContent = "(connected)");
-  socket.onmessage = (event) => $("live").prepend(item(JSON.parse(event.data)));
-  socket.onclose = async (event) => {
+  const seen = cookie("__Host-csrf_access_token");
+  const opened = new WebSocket(`${scheme}//${location.host}/live`);
+  socket = opened;
+  opened.onopen = () => ($("live-status").textContent = "(connected)");
+  opened.onmessage = (event) => $("live").prepend(item(JSON.parse(event.data)));
+  opened.onclose = async (event) => {
+    if (socket !== opened) return;
     $("live-status").textContent = "(offline)";
     // The server closes the socket when the token that opened it expires.
-    if (user && event.code === 1008 && (await refresh())) listen();
+    if (!user || event.code !== 1008) return;
+    if (await refresh(seen)) listen();
+    else show(null);
   };
 }
 
@@ -82,8 +107,9 @@ function show(username) {
   $("signed-out").hidden = username !== null;
   $("signed-in").hidden = username === null;
   if (username === null) {
-    if (socket) socket.close();
+    const open = socket;
     socket = null;
+    if (open) open.close();
     $("posts").replaceChildren();
     $("live").replaceChildren();
     return;
@@ -128,7 +154,8 @@ $("post-form").addEventListener("submit", async (event) => {
 
 $("logout").addEventListener("click", async () => {
   const reply = await authed("DELETE", "/session");
-  if (!reply.ok && reply.status !== 401) return say(reply);
+  // A 401 after a failed refresh: the session had ended already.
+  if (!reply.ok && !(await expired(reply))) return say(reply);
   $("message").textContent = "Logged out.";
   show(null);
 });

@@ -562,6 +562,12 @@ async fn the_api_is_documented_at_openapi_json_with_swagger_ui_at_docs() {
     let reply = blog.send(Method::GET, "/docs/", None, None).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.text.contains(r#"<div id="swagger-ui"></div>"#));
+    // It shares the page's origin, and so its cookies: its own scripts only.
+    let policy = reply.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(policy.starts_with("default-src 'self';"), "{policy}");
+    assert_eq!(reply.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     let reply = blog
         .send(Method::GET, "/docs/swagger-initializer.js", None, None)
         .await;

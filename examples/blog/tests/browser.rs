@@ -311,7 +311,8 @@ impl Drop for TempDir {
 /// the blog with the user's cookies: once as a plain form-like `fetch`, once
 /// in `no-cors` mode with the CSRF value it can read from the shared cookie
 /// jar, and once in `cors` mode with that header (which needs a preflight
-/// the blog never grants). It writes what it learned into `#result`.
+/// the blog never grants); then it opens the live WebSocket. It writes what
+/// it learned into `#result`.
 fn foreign_page(blog: &str) -> String {
     format!(
         r##"<!doctype html><title>elsewhere</title><p id="result">pending</p>
@@ -332,6 +333,12 @@ fn foreign_page(blog: &str) -> String {
   await attempt("simple", {{ method: "POST", credentials: "include", headers: {{ "Content-Type": "text/plain" }}, body }});
   await attempt("no-cors", {{ method: "POST", mode: "no-cors", credentials: "include", headers: {{ "Content-Type": "text/plain", "X-CSRF-Token": csrf }}, body }});
   await attempt("cors", {{ method: "POST", credentials: "include", headers: {{ "Content-Type": "application/json", "X-CSRF-Token": csrf }}, body }});
+  // A WebSocket is not bound by CORS: it sends the cookies from any page.
+  await new Promise((done) => {{
+    const socket = new WebSocket(target.replace("http:", "ws:").replace("/users/alice/posts", "/live"));
+    socket.onopen = () => {{ outcomes.push("ws: open"); socket.close(); done(); }};
+    socket.onerror = () => {{ outcomes.push("ws: refused"); done(); }};
+  }});
   document.getElementById("result").textContent = outcomes.join("; ");
 }})();
 </script>"##
@@ -437,7 +444,7 @@ async fn the_login_page_in_chromium() {
     browser.screenshot("foreign-origin", None).await;
     // The browser could not read a single answer…
     assert_eq!(
-        outcome, "simple: blocked; no-cors: opaque 0; cors: blocked",
+        outcome, "simple: blocked; no-cors: opaque 0; cors: blocked; ws: refused",
         "{outcome}"
     );
     // …and the server refused both POSTs that reached it for their origin,
@@ -459,6 +466,18 @@ async fn the_login_page_in_chromium() {
         "{preflights:?}"
     );
     assert_eq!(blog.titles("alice").await, ["Hello from Chromium"]);
+    // The WebSocket reached the server, which refused it for its origin.
+    let sockets = blog.seen(&Method::GET, "/live");
+    let refused = sockets.last().unwrap();
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{sockets:?}");
+    assert!(
+        refused
+            .challenge
+            .as_deref()
+            .unwrap()
+            .contains("a cookie-borne token is not accepted from this origin"),
+        "{sockets:?}"
+    );
 
     // Back on the blog: log out.
     browser.goto(&blog.url("/")).await;
