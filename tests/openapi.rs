@@ -66,7 +66,8 @@ async fn refresh_by_cookie() -> Ran<&'static str> {
     Ran("refreshed")
 }
 
-/// Inside `cfg_attr`, with a top-level type whose generics hold a comma.
+/// Inside `cfg_attr` (which the compiler expands before the attribute runs),
+/// with a top-level type whose generics hold a comma.
 #[require_token(scope("posts:read"))]
 #[cfg_attr(all(), utoipa::path(
     put,

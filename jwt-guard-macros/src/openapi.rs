@@ -22,52 +22,20 @@ const REFRESH_COOKIE: &str = "refresh_cookie";
 const QUERY: &str = "query";
 
 /// Adds the requirement and the 401/403 responses to each
-/// `#[utoipa::path(..)]` of `item`, also inside `#[cfg_attr(.., ..)]`. A
-/// path that declares `security` keeps its own, and what it declares for
-/// 401 or 403 wins over ours.
+/// `#[utoipa::path(..)]` of `item` (the compiler has already expanded any
+/// `#[cfg_attr(.., utoipa::path(..))]` whose condition holds). A path that
+/// declares `security` keeps its own, and what it declares for 401 or 403
+/// wins over ours.
 pub(crate) fn document(item: &mut ItemFn, args: &Args) {
     for attr in &mut item.attrs {
         let Meta::List(list) = &mut attr.meta else {
             continue;
         };
-        if is_utoipa_path(list.path.segments.iter().map(|s| s.ident.to_string())) {
+        let segments = list.path.segments.iter().map(|s| s.ident.to_string());
+        if segments.eq(["utoipa", "path"].map(String::from)) {
             list.tokens = rewrite(list.tokens.clone(), args);
-        } else if list.path.is_ident("cfg_attr") {
-            list.tokens = rewrite_cfg_attr(list.tokens.clone(), args);
         }
     }
-}
-
-fn is_utoipa_path(segments: impl Iterator<Item = String>) -> bool {
-    segments.eq(["utoipa", "path"].map(String::from))
-}
-
-/// `cfg_attr(predicate, attr, ..)`: each `utoipa::path(..)` among the
-/// attributes, rewritten.
-fn rewrite_cfg_attr(tokens: TokenStream, args: &Args) -> TokenStream {
-    let mut entries = split_commas(tokens);
-    for entry in entries.iter_mut().skip(1) {
-        let mut tokens: Vec<TokenTree> = entry.clone().into_iter().collect();
-        let Some(TokenTree::Group(group)) = tokens.last() else {
-            continue;
-        };
-        let path: Vec<String> = tokens[..tokens.len() - 1]
-            .iter()
-            .filter_map(|t| match t {
-                TokenTree::Ident(ident) => Some(ident.to_string()),
-                _ => None,
-            })
-            .collect();
-        if group.delimiter() != Delimiter::Parenthesis || !is_utoipa_path(path.into_iter()) {
-            continue;
-        }
-        let mut rebuilt = Group::new(Delimiter::Parenthesis, rewrite(group.stream(), args));
-        rebuilt.set_span(group.span());
-        let last = tokens.len() - 1;
-        tokens[last] = TokenTree::Group(rebuilt);
-        *entry = tokens.into_iter().collect();
-    }
-    join_commas(entries)
 }
 
 fn rewrite(tokens: TokenStream, args: &Args) -> TokenStream {
@@ -87,9 +55,8 @@ fn rewrite(tokens: TokenStream, args: &Args) -> TokenStream {
 /// scheme the token may come by, each with the OAuth2 scopes of
 /// `scope("..")`; `()` first when the token is optional. A refresh token in
 /// the header is `bearer` alone: what the OAuth2 flow keeps is an access
-/// token. Without
-/// `location(..)` the manager's locations apply, which the macro cannot
-/// see: the header's schemes stand for them.
+/// token. Without `location(..)` the manager's locations apply, which the
+/// macro cannot see: the header's schemes stand for them.
 fn security(args: &Args) -> TokenStream {
     let scopes: Vec<_> = match &args.scope {
         Some(Scope::Strings(strings)) => strings.entries.iter().map(|s| s.value()).collect(),
@@ -224,22 +191,17 @@ fn is_list(entry: &TokenStream, name: &str) -> bool {
     )
 }
 
-/// The entries of a comma-separated list, at the top level: not inside a
-/// group, nor between the `<` and `>` of a type's generics.
+/// The entries of a comma-separated list, outside groups. A comma between
+/// the `<` and `>` of a type's generics splits an entry in two, which
+/// joining puts back together, and which [`is_list`] never takes for
+/// `security(..)` or `responses(..)`.
 fn split_commas(tokens: TokenStream) -> Vec<TokenStream> {
     let mut entries = vec![TokenStream::new()];
-    let mut angles = 0usize;
     for token in tokens {
         match &token {
-            TokenTree::Punct(p) if p.as_char() == ',' && angles == 0 => {
-                entries.push(TokenStream::new());
-                continue;
-            }
-            TokenTree::Punct(p) if p.as_char() == '<' => angles += 1,
-            TokenTree::Punct(p) if p.as_char() == '>' => angles = angles.saturating_sub(1),
-            _ => {}
+            TokenTree::Punct(p) if p.as_char() == ',' => entries.push(TokenStream::new()),
+            _ => token.to_tokens(entries.last_mut().expect("never empty")),
         }
-        token.to_tokens(entries.last_mut().expect("never empty"));
     }
     entries.retain(|entry| !entry.is_empty());
     entries

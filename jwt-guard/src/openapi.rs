@@ -21,8 +21,9 @@
 //! Attribute macros expand from the outside in, so `#[require_token]` can
 //! only rewrite what is below it: a `#[utoipa::path]` above it has already
 //! been expanded, and its operation is documented without security. The
-//! attribute is found as `#[utoipa::path]` (or `#[::utoipa::path]`), also
-//! inside `#[cfg_attr(.., utoipa::path(..))]`.
+//! attribute is found as `#[utoipa::path]` (or `#[::utoipa::path]`); a
+//! `#[cfg_attr(.., utoipa::path(..))]` works too, as the compiler expands
+//! it first.
 //!
 //! Not documented: the 400 of a malformed request and the 503 of an
 //! unavailable revocation store, which any guarded operation may answer.
