@@ -110,7 +110,7 @@ async fn find_user(state: &AppState, username: &str) -> Result<User, ApiError> {
 }
 
 /// The user, if the password is theirs.
-pub(crate) async fn authenticate(
+async fn authenticate(
     state: &AppState,
     username: &str,
     password: String,
@@ -127,7 +127,7 @@ pub(crate) async fn authenticate(
 /// A fresh access token and a refresh token, both carrying the admin flag:
 /// a new family (login session), which logout or a refresh-token reuse
 /// revokes as a whole.
-pub(crate) fn token_pair(
+fn token_pair(
     manager: &TokenManager,
     username: &str,
     is_admin: bool,
@@ -146,19 +146,27 @@ pub(crate) fn token_pair(
     Ok((access, refresh))
 }
 
-/// Checks the password and issues a token pair, as the JSON body both login
-/// endpoints answer; `None` for wrong credentials.
-async fn log_in(
+/// Checks the password and issues a token pair (a new login); `None` for
+/// wrong credentials. Every way to log in goes through here.
+pub(crate) async fn log_in(
     state: &AppState,
     manager: &TokenManager,
     username: &str,
     password: String,
-) -> Result<Option<TokenPair>, ApiError> {
+) -> Result<Option<(IssuedToken, IssuedToken)>, ApiError> {
     let Some(is_admin) = authenticate(state, username, password).await? else {
         return Ok(None);
     };
-    let (access, refresh) = token_pair(manager, username, is_admin)?;
-    Ok(Some(token_body(&access, &refresh)))
+    token_pair(manager, username, is_admin).map(Some)
+}
+
+/// The answer to wrong credentials on the JSON logins.
+pub(crate) fn wrong_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "wrong username or password",
+    )
 }
 
 /// A token pair, as OAuth2's token endpoint answers (RFC 6749 §5.1).
@@ -204,14 +212,8 @@ pub async fn login(
         credentials.password,
     )
     .await?
-    .map(axum::Json)
-    .ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "wrong username or password",
-        )
-    })
+    .map(|(access, refresh)| axum::Json(token_body(&access, &refresh)))
+    .ok_or_else(wrong_credentials)
 }
 
 /// OAuth2 token endpoint (form: `username`, `password`, optional
@@ -239,7 +241,7 @@ pub async fn token(
     }
     log_in(&state, &manager, &form.username, form.password)
         .await?
-        .map(axum::Json)
+        .map(|(access, refresh)| axum::Json(token_body(&access, &refresh)))
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,

@@ -36,7 +36,7 @@ const SECURITY: SecuritySchemes = SecuritySchemes::password_flow("/token");
         posts::create,
         posts::update,
         posts::remove,
-        session::log_in,
+        session::create,
         session::show,
         session::refresh,
         session::log_out,

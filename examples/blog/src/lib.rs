@@ -60,7 +60,7 @@ pub fn router(db: SqlitePool, manager: &TokenManager) -> Router {
         .route(
             "/session",
             get(session::show)
-                .post(session::log_in)
+                .post(session::create)
                 .delete(session::log_out),
         )
         .route("/session/refresh", post(session::refresh))

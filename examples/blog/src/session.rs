@@ -9,7 +9,7 @@ use jwt_guard::{Token, TokenManager, require_token};
 use serde_json::json;
 
 use crate::AppState;
-use crate::accounts::{Credentials, authenticate, token_pair};
+use crate::accounts::{Credentials, log_in, wrong_credentials};
 use crate::error::{ApiError, ErrorBody, Json};
 
 /// Who is logged in, and for how long the access token lasts.
@@ -34,20 +34,19 @@ pub struct Session {
         (status = 401, description = "Wrong username or password", body = ErrorBody)
     )
 )]
-pub async fn log_in(
+pub async fn create(
     State(state): State<AppState>,
     manager: TokenManager,
     Json(credentials): Json<Credentials>,
 ) -> Result<Response, ApiError> {
-    let Some(is_admin) = authenticate(&state, &credentials.username, credentials.password).await?
-    else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "wrong username or password",
-        ));
-    };
-    let (access, refresh) = token_pair(&manager, &credentials.username, is_admin)?;
+    let (access, refresh) = log_in(
+        &state,
+        &manager,
+        &credentials.username,
+        credentials.password,
+    )
+    .await?
+    .ok_or_else(wrong_credentials)?;
     let body = Session {
         username: credentials.username,
         expires_in: access.expires_in(),

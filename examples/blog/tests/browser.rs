@@ -29,6 +29,9 @@ use axum::response::{Html, Response};
 use fantoccini::{Client, ClientBuilder, Locator};
 use jwt_guard::TokenManager;
 use jwt_guard_test_support::send;
+
+mod common;
+use common::serve;
 use serde_json::{Value, json};
 
 /// A request the blog answered: method, path, status, and the
@@ -99,21 +102,6 @@ impl Blog {
             .collect()
     }
 
-    /// What the server holds: the titles of `author`'s posts.
-    async fn titles(&self, author: &str) -> Vec<String> {
-        let request = axum::http::Request::get(format!("/posts?author={author}"))
-            .body(Body::empty())
-            .unwrap();
-        let reply = send(&self.app, request).await;
-        reply
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|post| post["title"].as_str().unwrap().to_owned())
-            .collect()
-    }
-
     async fn sign_up(&self, username: &str, password: &str) {
         let body = json!({ "username": username, "password": password });
         let request = axum::http::Request::post("/signup")
@@ -122,13 +110,6 @@ impl Blog {
             .unwrap();
         assert_eq!(send(&self.app, request).await.status, StatusCode::CREATED);
     }
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
 }
 
 /// A headless Chromium with a fresh profile, driven through its own
@@ -398,7 +379,10 @@ async fn the_login_page_in_chromium() {
             r##"return [...document.querySelectorAll("#live li strong")].some((e) => e.textContent === "Hello from Chromium")"##,
         )
         .await;
-    assert_eq!(blog.titles("alice").await, ["Hello from Chromium"]);
+    assert_eq!(
+        common::post_titles(&blog.app, "alice").await,
+        ["Hello from Chromium"]
+    );
     let created = blog.seen(&Method::POST, "/users/alice/posts");
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!(created[0].status, StatusCode::CREATED);
@@ -465,7 +449,10 @@ async fn the_login_page_in_chromium() {
         preflights.iter().all(|p| !p.status.is_success()),
         "{preflights:?}"
     );
-    assert_eq!(blog.titles("alice").await, ["Hello from Chromium"]);
+    assert_eq!(
+        common::post_titles(&blog.app, "alice").await,
+        ["Hello from Chromium"]
+    );
     // The WebSocket reached the server, which refused it for its origin.
     let sockets = blog.seen(&Method::GET, "/live");
     let refused = sockets.last().unwrap();

@@ -12,6 +12,9 @@ use axum::http::{Method, Request, StatusCode, header};
 use futures_util::StreamExt as _;
 use jwt_guard::{AuthError, InvalidToken, TokenManager};
 use jwt_guard_test_support::{Reply, send};
+
+mod common;
+use common::serve;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -128,23 +131,6 @@ async fn sign_up_and_log_in(app: &Router, username: &str) -> Jar {
     jar
 }
 
-async fn post_titles(app: &Router, author: &str) -> Vec<String> {
-    let reply = send(
-        app,
-        Request::get(format!("/posts?author={author}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    reply
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|post| post["title"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn the_pages_cookie_session_logs_in_writes_refreshes_and_logs_out() {
     let (app, _) = blog(Duration::from_secs(900)).await;
@@ -208,7 +194,7 @@ async fn the_pages_cookie_session_logs_in_writes_refreshes_and_logs_out() {
     )
     .await
     .assert_refused(REALM, InvalidToken::Origin, &[&token]);
-    assert_eq!(post_titles(&app, "alice").await, ["From the page"]);
+    assert_eq!(common::post_titles(&app, "alice").await, ["From the page"]);
 
     // Refresh: new cookies, the old refresh token used up.
     let old_refresh = jar.get("__Host-refresh_token").unwrap().to_owned();
@@ -310,14 +296,6 @@ async fn the_page_is_served_with_its_script_and_policy() {
         "text/javascript; charset=utf-8"
     );
     assert!(script.text.contains("X-CSRF-Token"));
-}
-
-/// The blog on a free port of 127.0.0.1.
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
 }
 
 type Socket =
