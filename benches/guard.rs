@@ -7,6 +7,9 @@
 //!   key and validation prepared once;
 //! - `router/*`: a `#[require_token]` handler against an unguarded one,
 //!   through an axum Router;
+//! - `transport/*`: a POST through an axum Router with the token in the
+//!   `Authorization` header, against the same POST with the token in a
+//!   cookie, which adds the origin and CSRF checks;
 //! - `signature_cache_RS256/*`, `signature_cache_ES256/*`: `verify` with the
 //!   verified-signature cache off, on for a token seen once (`cold`: the
 //!   cache is emptied before each call, which costs more than the first
@@ -29,10 +32,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::{Request, header};
-use axum::routing::get;
+use axum::routing::{get, post};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use jwt_guard::{Token, TokenKind, TokenManager, require_token};
+use jwt_guard::{Location, Token, TokenKind, TokenManager, require_token};
 use serde::Deserialize;
 use tower::ServiceExt as _;
 
@@ -220,6 +223,65 @@ fn router(c: &mut Criterion) {
     group.finish();
 }
 
+fn transport(c: &mut Criterion) {
+    let manager = TokenManager::builder()
+        .issuer("bench")
+        .hs256(SECRET)
+        .locations([Location::Header, Location::Cookie])
+        .build()
+        .unwrap();
+    let issued = manager.access_token("alice").sign().unwrap();
+    let bearer = format!("Bearer {}", issued.as_str());
+    let cookies = format!(
+        "__Host-access_token={}; __Host-csrf_access_token={}",
+        issued.as_str(),
+        issued.jti()
+    );
+    let app = Router::new()
+        .route("/guarded", post(guarded))
+        .layer(manager.layer());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("transport");
+    let cases: [(&str, &[(header::HeaderName, &str)]); 2] = [
+        (
+            "header",
+            &[
+                (header::HOST, "api.example.com"),
+                (header::ORIGIN, "https://api.example.com"),
+                (header::AUTHORIZATION, &bearer),
+            ],
+        ),
+        (
+            "cookie_origin_csrf",
+            &[
+                (header::HOST, "api.example.com"),
+                (header::ORIGIN, "https://api.example.com"),
+                (header::COOKIE, &cookies),
+                (
+                    header::HeaderName::from_static("x-csrf-token"),
+                    issued.jti(),
+                ),
+            ],
+        ),
+    ];
+    for (name, headers) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut request = Request::post("/guarded");
+                for (name, value) in headers {
+                    request = request.header(name, *value);
+                }
+                let request = request.body(Body::empty()).unwrap();
+                let response = runtime.block_on(app.clone().oneshot(request)).unwrap();
+                assert!(response.status().is_success());
+            });
+        });
+    }
+    group.finish();
+}
+
 fn signature_cache(c: &mut Criterion) {
     let rs = || {
         TokenManager::builder()
@@ -261,6 +323,7 @@ criterion_group!(
     verify,
     decode_comparison,
     router,
+    transport,
     signature_cache
 );
 criterion_main!(benches);
