@@ -105,6 +105,18 @@ fn from_page(
     .unwrap()
 }
 
+/// The page's request that writes `post` as alice.
+fn alice_writes(jar: &Jar, origin: &str, post: Value) -> Request<Body> {
+    from_page(
+        Method::POST,
+        "/users/alice/posts",
+        jar,
+        "access",
+        origin,
+        Some(post),
+    )
+}
+
 async fn sign_up_and_log_in(app: &Router, username: &str) -> Jar {
     let credentials = json!({ "username": username, "password": "correct-horse" });
     let signup = Request::post("/signup")
@@ -153,47 +165,19 @@ async fn the_pages_cookie_session_logs_in_writes_refreshes_and_logs_out() {
 
     // A post, with the CSRF header from the CSRF cookie.
     let post = json!({ "title": "From the page", "body": "cookies" });
-    let reply = send(
-        &app,
-        from_page(
-            Method::POST,
-            "/users/alice/posts",
-            &jar,
-            "access",
-            ORIGIN,
-            Some(post.clone()),
-        ),
-    )
-    .await;
+    let reply = send(&app, alice_writes(&jar, ORIGIN, post.clone())).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     // Without the CSRF header, refused.
-    let mut no_csrf = from_page(
-        Method::POST,
-        "/users/alice/posts",
-        &jar,
-        "access",
-        ORIGIN,
-        Some(post.clone()),
-    );
+    let mut no_csrf = alice_writes(&jar, ORIGIN, post.clone());
     no_csrf.headers_mut().remove("x-csrf-token");
     let token = jar.get("__Host-access_token").unwrap().to_owned();
     send(&app, no_csrf)
         .await
         .assert_refused(REALM, InvalidToken::Csrf, &[&token]);
     // From another origin, refused even with the CSRF value.
-    send(
-        &app,
-        from_page(
-            Method::POST,
-            "/users/alice/posts",
-            &jar,
-            "access",
-            "https://blog.test:8080",
-            Some(post),
-        ),
-    )
-    .await
-    .assert_refused(REALM, InvalidToken::Origin, &[&token]);
+    send(&app, alice_writes(&jar, "https://blog.test:8080", post))
+        .await
+        .assert_refused(REALM, InvalidToken::Origin, &[&token]);
     assert_eq!(common::post_titles(&app, "alice").await, ["From the page"]);
 
     // Refresh: new cookies, the old refresh token used up.
@@ -365,18 +349,7 @@ async fn the_live_feed_takes_a_cookie_from_the_page_or_a_query_token() {
         .expect("the query token's socket is accepted");
 
     let post = json!({ "title": "Live", "body": "now" });
-    let reply = send(
-        &app,
-        from_page(
-            Method::POST,
-            "/users/alice/posts",
-            &jar,
-            "access",
-            ORIGIN,
-            Some(post),
-        ),
-    )
-    .await;
+    let reply = send(&app, alice_writes(&jar, ORIGIN, post)).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     for socket in [&mut page, &mut client] {
         let post = next_text(socket).await;
